@@ -1,0 +1,1 @@
+"""Engines: the embedded DuckDB warehouse and external SQL sources, behind small interfaces."""

@@ -1,0 +1,175 @@
+"""The interface every query engine implements.
+
+An engine runs one statement at a time per `Execution`, streams Arrow record batches with one
+consistent schema, and can be interrupted from another thread. Engine errors are mapped onto the
+core's typed errors: `QueryFailedError` (the engine's own message), `QueryCancelledError`
+(interrupted by `cancel()`), `SourceUnavailableError` (cannot connect).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class BindValue:
+    """A parameter value bound into a statement; never spliced into SQL text."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Statement:
+    """SQL split into literal text fragments and bound values, in order."""
+
+    fragments: tuple[str | BindValue, ...]
+
+    @classmethod
+    def plain(cls, sql: str) -> Statement:
+        """A statement without parameters."""
+        return cls((sql,))
+
+    @property
+    def has_binds(self) -> bool:
+        """Whether any value is bound."""
+        return any(isinstance(f, BindValue) for f in self.fragments)
+
+    def display_sql(self) -> str:
+        """Readable SQL for logs, hashes and UIs (binds shown as `:1`, `:2`, ...)."""
+        out: list[str] = []
+        n = 0
+        for fragment in self.fragments:
+            if isinstance(fragment, BindValue):
+                n += 1
+                out.append(f":{n}")
+            else:
+                out.append(fragment)
+        return "".join(out)
+
+    def bound_values(self) -> list[Any]:
+        """The bound values in order."""
+        return [f.value for f in self.fragments if isinstance(f, BindValue)]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """A column of a table or result: name and a logical type name (see `logical_type`)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table or view of a data source, with its columns."""
+
+    name: str
+    schema: str | None = None
+    columns: list[ColumnInfo] = field(default_factory=list)
+    kind: str = "table"
+
+
+class Execution(ABC):
+    """One statement being executed. `cancel` is safe to call from any thread, at any time."""
+
+    @property
+    @abstractmethod
+    def schema(self) -> pa.Schema:
+        """The result schema; known once execution has started."""
+
+    @abstractmethod
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Stream the result; every batch has `self.schema`."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Interrupt the running statement (the engine's own cancel, not a thread kill)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection or cursor."""
+
+    def __enter__(self) -> Execution:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SourceEngine(ABC):
+    """A database queries run against."""
+
+    #: a short name: "duckdb", "postgresql", "mysql", "sqlite"
+    dialect: str = ""
+
+    @abstractmethod
+    def execute(self, statement: Statement, *, batch_size: int = 65_536) -> Execution:
+        """Start running `statement`; raise QueryFailedError on a syntax error."""
+
+    @abstractmethod
+    def test_connection(self) -> None:
+        """Raise SourceUnavailableError if the source cannot be reached."""
+
+    @abstractmethod
+    def list_tables(self) -> list[TableInfo]:
+        """Tables and views with their columns."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close pools and files."""
+
+
+def logical_type(arrow_type: pa.DataType) -> str:
+    """Map an Arrow type onto the logical type names shown to users."""
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_integer(arrow_type):
+        return "integer"
+    if pa.types.is_floating(arrow_type):
+        return "float"
+    if pa.types.is_decimal(arrow_type):
+        return "decimal"
+    if pa.types.is_timestamp(arrow_type):
+        return "datetime"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_time(arrow_type):
+        return "time"
+    if pa.types.is_duration(arrow_type) or pa.types.is_interval(arrow_type):
+        return "interval"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "string"
+    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
+        return "binary"
+    if pa.types.is_null(arrow_type):
+        return "null"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return "list"
+    if pa.types.is_struct(arrow_type) or pa.types.is_map(arrow_type):
+        return "struct"
+    return str(arrow_type)
+
+
+def columns_of(schema: pa.Schema) -> list[ColumnInfo]:
+    """Column infos of an Arrow schema."""
+    return [ColumnInfo(f.name, logical_type(f.type)) for f in schema]
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Make duplicate column names unique (`a`, `a_1`, ...) as Arrow files require distinct names."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for name in names:
+        base = name or "column"
+        candidate = base
+        while candidate in seen:
+            seen[base] += 1
+            candidate = f"{base}_{seen[base]}"
+        seen.setdefault(candidate, 0)
+        out.append(candidate)
+    return out

@@ -1,0 +1,90 @@
+"""Server settings: one pydantic-settings class, built explicitly and passed to `create_app`.
+
+Nothing here is read at import time; tests construct `Settings(...)` directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "openlytics-dev-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; env names are `OPENLYTICS_<NAME>` (nested with `__`)."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENLYTICS_", env_nested_delimiter="__", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./openlytics-data")
+    dev_mode: bool = True
+
+    # Metadata store; empty means SQLite in the data directory.
+    database_url: str = ""
+    # Key for Fernet encryption of secrets at rest (data source passwords, API keys).
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+
+    admin_email: str = "admin@example.com"
+    admin_password: SecretStr | None = None
+    admin_api_key: SecretStr | None = None
+    admin_name: str = "Admin"
+    organization_name: str = "Default"
+
+    # Executor and jobs
+    executor_workers: int = 4
+    default_query_timeout: float = 300.0
+    max_wait_seconds: float = 30.0
+    job_retention_days: int = 30
+
+    # Results
+    results_dir: Path | None = None
+    max_result_rows: int = 10_000_000
+    max_result_bytes: int = 2 * 1024**3
+    inline_result_rows: int = 1000
+
+    # Scheduler
+    scheduler_enabled: bool = True
+    scheduler_poll_seconds: float = 1.0
+
+    # Sessions
+    session_ttl_seconds: int = 14 * 24 * 3600
+    session_cookie_name: str = "openlytics_session"
+
+    # External file-based data sources (SQLite, DuckDB files) must live under these directories.
+    file_source_dirs: list[Path] = Field(default_factory=list)
+
+    # DuckDB warehouse
+    warehouse_memory_limit: str = "2GB"
+    warehouse_threads: int = 2
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_dev(self) -> Settings:
+        if not self.dev_mode and self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            raise ValueError("OPENLYTICS_SECRET_KEY must be set when dev_mode is off")
+        return self
+
+    @property
+    def metadata_url(self) -> str:
+        """The SQLAlchemy URL of the metadata store."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'metadata.db').resolve()}"
+
+    @property
+    def results_path(self) -> Path:
+        """Directory where query results are kept as Arrow files."""
+        return (self.results_dir or self.data_dir / "results").resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        """Directory holding one DuckDB file per organization."""
+        return (self.data_dir / "warehouse").resolve()
+
+    @property
+    def allowed_file_dirs(self) -> list[Path]:
+        """Directories where file-based data sources may live (always includes data_dir/files)."""
+        return [(self.data_dir / "files").resolve(), *(p.resolve() for p in self.file_source_dirs)]

@@ -1,0 +1,1 @@
+"""Metadata store: SQLAlchemy models, the database handle and Alembic migrations."""

@@ -1,0 +1,228 @@
+"""Metadata models. Every object has an integer `id` and a `uuid` (dialects need both)."""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from openlytics.store.types import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints predictably."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+Base.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class IdentifiedMixin:
+    """Integer primary key, UUID and creation/update times."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Organization(IdentifiedMixin, Base):
+    """The tenancy boundary: nothing is visible across organizations."""
+
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class User(IdentifiedMixin, Base):
+    """A person (or service account) in one organization."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("org_id", "email", name="uq_users_org_email"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    is_superadmin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    org: Mapped[Organization] = relationship(lazy="joined")
+
+
+class ApiKey(IdentifiedMixin, Base):
+    """A static credential: a user key, or a query key that reaches one query and its results."""
+
+    __tablename__ = "api_keys"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    query_id: Mapped[int | None] = mapped_column(ForeignKey("queries.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    # SHA-256 of the key for lookup; the key itself only encrypted (dialects must show it again).
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_encrypted: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(String(12))
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LoginSession(IdentifiedMixin, Base):
+    """A browser session created by logging in; the cookie holds a token whose hash is stored."""
+
+    __tablename__ = "login_sessions"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class DataSource(IdentifiedMixin, Base):
+    """A database queries run against: the org's embedded warehouse or an external SQLAlchemy URL."""
+
+    __tablename__ = "data_sources"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_data_sources_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(40))
+    url_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped to invalidate every cached result of this source at once.
+    cache_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Query(IdentifiedMixin, Base):
+    """A saved query: SQL with typed parameters against one data source."""
+
+    __tablename__ = "queries"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    last_modified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data_source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    sql: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[list[Any]] = mapped_column(default=list)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    timeout: Mapped[float | None] = mapped_column(Float, default=None)
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    is_draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    forked_from_id: Mapped[int | None] = mapped_column(ForeignKey("queries.id", ondelete="SET NULL"))
+    latest_result_id: Mapped[int | None] = mapped_column(ForeignKey("query_results.id", ondelete="SET NULL"))
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class QueryResult(IdentifiedMixin, Base):
+    """One stored result: an Arrow file in the results store, with only a pointer here."""
+
+    __tablename__ = "query_results"
+    __table_args__ = (Index("ix_query_results_lookup", "data_source_id", "query_hash", "retrieved_at"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    data_source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    # No foreign key: queries point at their latest result, and a cycle would complicate migrations.
+    query_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
+    query_hash: Mapped[str] = mapped_column(String(64))
+    sql_text: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    path: Mapped[str] = mapped_column(String(500))
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    byte_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    runtime_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    retrieved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(IdentifiedMixin, Base):
+    """One execution. Status: PENDING=1, STARTED=2, SUCCESS=3, FAILURE=4, CANCELLED=5."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_running", "data_source_id", "query_hash", "status"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data_source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    query_id: Mapped[int | None] = mapped_column(ForeignKey("queries.id", ondelete="SET NULL"), index=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    query_hash: Mapped[str] = mapped_column(String(64))
+    sql_text: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[int] = mapped_column(Integer, default=1, index=True)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    error_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("query_results.id", ondelete="SET NULL"))
+    timeout: Mapped[float | None] = mapped_column(Float, default=None)
+    worker: Mapped[str | None] = mapped_column(String(255), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Schedule(IdentifiedMixin, Base):
+    """A recurring trigger (interval or cron, in a time zone, until an optional end)."""
+
+    __tablename__ = "schedules"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    # What fires: e.g. "query_refresh"; handlers are registered by kind in the runtime.
+    kind: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    interval_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    cron: Mapped[str | None] = mapped_column(String(120), default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    starts_at: Mapped[datetime | None] = mapped_column(default=None)
+    until: Mapped[datetime | None] = mapped_column(default=None)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ScheduleRun(Base):
+    """One firing of a schedule. (schedule_id, due_at) is unique: a due time fires exactly once."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (UniqueConstraint("schedule_id", "due_at", name="uq_schedule_runs_due"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime] = mapped_column()
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
