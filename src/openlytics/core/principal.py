@@ -1,0 +1,92 @@
+"""Who is asking: the principal every core service call receives, and the role permissions.
+
+Authorization lives here in one place: `Principal.require(action)` checks the role, and services
+scope every lookup by `principal.org_id` (and by `query_scope` for query keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from openlytics.core.errors import PermissionDeniedError
+
+
+class Role(StrEnum):
+    """Roles, weakest first."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class Action(StrEnum):
+    """Everything a principal can be allowed to do."""
+
+    READ = "read"  # see queries, results, data sources, schedules, jobs
+    RUN_SAVED = "run_saved"  # run a saved query (with parameter values)
+    RUN_ADHOC = "run_adhoc"  # run arbitrary SQL
+    WRITE = "write"  # create and edit queries, schedules
+    MANAGE_SOURCES = "manage_sources"  # add, edit, delete data sources
+    MANAGE_USERS = "manage_users"  # users and other people's keys
+    MANAGE_ORGS = "manage_orgs"  # create organizations (superadmin)
+
+
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.VIEWER: frozenset({Action.READ, Action.RUN_SAVED}),
+    Role.EDITOR: frozenset({Action.READ, Action.RUN_SAVED, Action.RUN_ADHOC, Action.WRITE}),
+    Role.ADMIN: frozenset(
+        {
+            Action.READ,
+            Action.RUN_SAVED,
+            Action.RUN_ADHOC,
+            Action.WRITE,
+            Action.MANAGE_SOURCES,
+            Action.MANAGE_USERS,
+        }
+    ),
+}
+
+# What a query-scoped key may do, and only on its own query and that query's results.
+QUERY_KEY_ACTIONS = frozenset({Action.READ, Action.RUN_SAVED})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller within one organization."""
+
+    org_id: int
+    user_id: int | None
+    role: Role
+    credential: str  # "user_key" | "query_key" | "session" | "system"
+    is_superadmin: bool = False
+    query_scope: int | None = None  # set for query keys: the one query reachable
+    api_key_id: int | None = None
+
+    @classmethod
+    def system(cls, org_id: int) -> Principal:
+        """The server itself acting inside an organization (scheduler, bootstrap)."""
+        return cls(org_id=org_id, user_id=None, role=Role.ADMIN, credential="system")
+
+    def can(self, action: Action) -> bool:
+        """Whether the role (or key scope) allows `action` at all."""
+        if action is Action.MANAGE_ORGS:
+            return self.is_superadmin
+        if self.query_scope is not None:
+            return action in QUERY_KEY_ACTIONS
+        return action in ROLE_ACTIONS[self.role]
+
+    def require(self, action: Action, resource: str = "") -> None:
+        """Raise PermissionDeniedError unless `can(action)`."""
+        if not self.can(action):
+            raise PermissionDeniedError(action.value, resource)
+
+    def require_query(self, query_id: int) -> None:
+        """Query keys reach only their own query."""
+        if self.query_scope is not None and self.query_scope != query_id:
+            raise PermissionDeniedError("read", f"query {query_id}")
+
+    @property
+    def is_query_key(self) -> bool:
+        """Whether this is a query-scoped key."""
+        return self.query_scope is not None
