@@ -1,1 +1,1 @@
-"""api/routers."""
+"""Routers of the native API, one module per resource."""

@@ -1,0 +1,89 @@
+"""`create_app(settings)`: the FastAPI application with the native API and the dialect mounts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from openlytics import __version__
+from openlytics.api.auth import authenticate
+from openlytics.api.errors import install_error_handlers
+from openlytics.api.routers import identity, queries, runs, schedules, sources, users
+from openlytics.app import Openlytics
+from openlytics.dialects import DIALECT_PREFIXES
+from openlytics.dialects.unimplemented import unimplemented_router
+from openlytics.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+class CollapseSlashes:
+    """Collapse repeated `/` in request paths (clients joining base URLs that end in `/`)."""
+
+    _slashes = re.compile(r"/{2,}")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = dict(scope)
+            scope["path"] = self._slashes.sub("/", scope["path"])
+            scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    openlytics: Openlytics | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the ASGI app; the services start in its lifespan."""
+    core = openlytics or Openlytics(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        core.start()
+        if on_started is not None:
+            on_started()
+        _app.state.ready = True
+        try:
+            yield
+        finally:
+            _app.state.ready = False
+            core.stop()
+
+    app = FastAPI(
+        title="openlytics",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.openlytics = core
+    app.state.ready = False
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> Any:
+        """200 once the server is ready, 503 before."""
+        from fastapi.responses import JSONResponse
+
+        if not app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(identity.public_router, prefix=API_PREFIX)
+    for module in (identity, users, sources, queries, runs, schedules):
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
+    for vendor, prefix in DIALECT_PREFIXES.items():
+        app.include_router(unimplemented_router(vendor), prefix=prefix)
+    app.add_middleware(CollapseSlashes)
+    return app

@@ -1,0 +1,55 @@
+"""Authentication for the native API, in one dependency applied to every /api/v1 router."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+
+from openlytics.app import Openlytics
+from openlytics.core.errors import AuthenticationError, PermissionDeniedError
+from openlytics.core.principal import Principal
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_app(request: Request) -> Openlytics:
+    """The application object of this server."""
+    app: Openlytics = request.app.state.openlytics
+    return app
+
+
+def authenticate(request: Request) -> Principal:
+    """Resolve the caller from `Authorization: Bearer <key>` or the session cookie."""
+    app = get_app(request)
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError("use 'Authorization: Bearer <API key>'")
+        principal = app.identity.authenticate_api_key(value.strip())
+    else:
+        token = request.cookies.get(app.settings.session_cookie_name)
+        if not token:
+            raise AuthenticationError("authentication required")
+        principal = app.identity.authenticate_session(token)
+        if request.method not in SAFE_METHODS:
+            _check_same_origin(request)
+    request.state.principal = principal
+    return principal
+
+
+def _check_same_origin(request: Request) -> None:
+    # Cookie-authenticated writes must come from our own pages (CSRF): same Origin, or a
+    # custom header that a cross-site form cannot send without a CORS preflight.
+    if request.headers.get("x-requested-with"):
+        return
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin and urlsplit(origin).netloc == request.headers.get("host"):
+        return
+    raise PermissionDeniedError("write with a session cookie", "a request from another site")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+App = Annotated[Openlytics, Depends(get_app)]

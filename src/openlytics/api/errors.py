@@ -1,0 +1,78 @@
+"""One table from core errors to HTTP status, and the JSON error envelope of the native API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openlytics.core.errors import OpenlyticsError
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[str, int] = {
+    "invalid_input": 422,
+    "unauthenticated": 401,
+    "permission_denied": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "query_cancelled": 409,
+    "result_too_large": 413,
+    "rate_limited": 429,
+    "query_failed": 400,
+    "interrupted": 500,
+    "source_unavailable": 502,
+    "query_timeout": 504,
+    "not_implemented": 501,
+    "error": 500,
+    "internal_error": 500,
+}
+
+
+def status_for(code: str) -> int:
+    """The HTTP status of an error code."""
+    return STATUS_BY_CODE.get(code, 500)
+
+
+def error_response(code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+    """`{"error": {"code", "message", "details"}}` with the status of `code`."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    headers = {"WWW-Authenticate": "Bearer"} if code == "unauthenticated" else None
+    return JSONResponse({"error": body}, status_code=status_for(code), headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the JSON envelope."""
+
+    @app.exception_handler(OpenlyticsError)
+    async def _domain(_request: Request, exc: OpenlyticsError) -> JSONResponse:
+        return error_response(exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "request"
+        return error_response(
+            "invalid_input", f"{field}: {first.get('msg', 'invalid')}", {"field": field}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
+            exc.status_code, "error"
+        )
+        response = error_response(code, str(exc.detail))
+        response.status_code = exc.status_code
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response("internal_error", "internal server error")

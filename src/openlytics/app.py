@@ -1,0 +1,122 @@
+"""The application object: builds every service from Settings and owns their lifecycle.
+
+HTTP lives elsewhere (`openlytics.api`); this object is what both the API and the CLI's local
+administration use.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from openlytics.core.identity import IdentityService, NewOrganization
+from openlytics.core.jobs import JobService
+from openlytics.core.jobs.events import JobEvents
+from openlytics.core.jobs.runner import JobRunner
+from openlytics.core.principal import Principal
+from openlytics.core.queries import QueryService
+from openlytics.core.schedules import ScheduleService
+from openlytics.core.secrets import SecretBox
+from openlytics.core.sources import DataSourceService
+from openlytics.engines.base import SourceEngine
+from openlytics.engines.registry import EnginePool, open_engine
+from openlytics.results.store import ResultStore
+from openlytics.runtime.executor import Executor, LocalExecutor
+from openlytics.runtime.scheduler import Scheduler
+from openlytics.settings import Settings
+from openlytics.store.db import Database
+from openlytics.store.models import Schedule
+
+log = logging.getLogger(__name__)
+
+SCHEDULE_KINDS = frozenset({"query_refresh"})
+
+
+class Openlytics:
+    """Everything the server runs, wired together."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.metadata_url)
+        self.box = SecretBox(settings.secret_key.get_secret_value())
+        self.engines = EnginePool()
+        self.results = ResultStore(
+            settings.results_path, max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes
+        )
+        self.sources = DataSourceService(
+            self.db,
+            self.box,
+            engines=self.engines,
+            open_engine=self._open_engine,
+            warehouse_dir=settings.warehouse_path,
+            allowed_file_dirs=settings.allowed_file_dirs,
+        )
+        self.identity = IdentityService(
+            self.db,
+            self.box,
+            session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+            on_organization_created=self.sources.ensure_warehouse,
+        )
+        self.queries = QueryService(self.db, self.sources)
+        self.events = JobEvents()
+        self.runner = JobRunner(self.db, self.sources, self.results, self.events)
+        self.executor: Executor = LocalExecutor(
+            self.runner.run, self.runner.interrupt, workers=settings.executor_workers
+        )
+        self.jobs = JobService(
+            self.db,
+            self.sources,
+            self.results,
+            self.events,
+            self.executor,
+            default_timeout=settings.default_query_timeout,
+            max_wait=settings.max_wait_seconds,
+            inline_rows=settings.inline_result_rows,
+        )
+        self.schedules = ScheduleService(self.db, known_kinds=lambda: set(SCHEDULE_KINDS))
+        self.scheduler = Scheduler(
+            self.db,
+            {"query_refresh": self._refresh_query},
+            poll_seconds=settings.scheduler_poll_seconds,
+        )
+        self.bootstrapped: NewOrganization | None = None
+
+    def _open_engine(self, kind: str, url: str | None, warehouse_file: Path | None) -> SourceEngine:
+        return open_engine(kind, url, warehouse_file=warehouse_file, settings=self.settings)
+
+    def _refresh_query(self, schedule: Schedule, due_at: datetime, manual: bool) -> int | None:
+        outcome = self.jobs.run_saved(
+            Principal.system(schedule.org_id),
+            schedule.target_id,
+            parameters=(schedule.payload or {}).get("parameters") or {},
+            max_age=0,
+            wait=0,
+            schedule_id=schedule.id,
+        )
+        return outcome.job.id if outcome.job is not None else None
+
+    def start(self) -> None:
+        """Migrate, bootstrap the first organization, recover jobs and start the scheduler."""
+        self.db.migrate()
+        s = self.settings
+        self.bootstrapped = self.identity.bootstrap(
+            org_name=s.organization_name,
+            admin_email=s.admin_email,
+            admin_name=s.admin_name,
+            admin_password=s.admin_password.get_secret_value() if s.admin_password else None,
+            admin_api_key=s.admin_api_key.get_secret_value() if s.admin_api_key else None,
+        )
+        failed, resubmitted = self.jobs.recover_after_restart()
+        if failed or resubmitted:
+            log.warning("after restart: %d interrupted jobs failed, %d pending resubmitted", failed, resubmitted)
+        if s.scheduler_enabled:
+            self.scheduler.start()
+
+    def stop(self) -> None:
+        """Stop the scheduler and executor and close engines and connections."""
+        self.scheduler.stop()
+        self.executor.shutdown(wait=False)
+        self.engines.close_all()
+        self.db.dispose()

@@ -1,0 +1,178 @@
+"""Executes one job: claim it, run the statement on its engine, store the result, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import update
+
+from openlytics.core.errors import OpenlyticsError, QueryCancelledError, QueryTimeoutError
+from openlytics.core.jobs.codec import decode_statement
+from openlytics.core.jobs.events import JobEvents
+from openlytics.core.jobs.status import JobStatus
+from openlytics.core.sources import DataSourceService
+from openlytics.engines.base import Execution
+from openlytics.results.store import ResultStore
+from openlytics.store.db import Database
+from openlytics.store.models import DataSource, Job, Organization, Query, QueryResult
+from openlytics.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Running:
+    execution: Execution | None = None
+    reason: str | None = None  # "cancelled" or "timeout" once interrupted
+
+
+class JobRunner:
+    """Runs jobs in the current process and can interrupt the ones it is running."""
+
+    def __init__(
+        self, db: Database, sources: DataSourceService, results: ResultStore, events: JobEvents
+    ) -> None:
+        self.db = db
+        self.sources = sources
+        self.results = results
+        self.events = events
+        self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
+        self._lock = threading.Lock()
+        self._running: dict[int, _Running] = {}
+
+    def run(self, job_id: int) -> None:
+        """Execute a PENDING job to its end; a job that is no longer PENDING is left alone."""
+        claimed = self._claim(job_id)
+        if claimed is None:
+            self.events.notify(job_id)
+            return
+        job, source, org_uuid = claimed
+        running = _Running()
+        with self._lock:
+            self._running[job_id] = running
+        timer = None
+        if job.timeout:
+            timer = threading.Timer(job.timeout, self.interrupt, (job_id, "timeout"))
+            timer.daemon = True
+            timer.start()
+        try:
+            self._execute(job, source, org_uuid, running)
+        except QueryCancelledError as exc:
+            if running.reason == "timeout":
+                self._fail(job_id, QueryTimeoutError(job.timeout or 0))
+            else:
+                self._finish(job_id, JobStatus.CANCELLED, exc)
+        except OpenlyticsError as exc:
+            self._fail(job_id, exc)
+        except Exception as exc:  # a bug must not leave the job STARTED forever
+            log.exception("job %s failed unexpectedly", job_id)
+            self._fail(job_id, OpenlyticsError(f"internal error: {type(exc).__name__}: {exc}"))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            with self._lock:
+                self._running.pop(job_id, None)
+            self.events.notify(job_id)
+
+    def interrupt(self, job_id: int, reason: str = "cancelled") -> bool:
+        """Interrupt a job running here; False when it is not running in this process."""
+        with self._lock:
+            running = self._running.get(job_id)
+            if running is None:
+                return False
+            running.reason = running.reason or reason
+            execution = running.execution
+        if execution is not None:
+            execution.cancel()
+        return True
+
+    def _claim(self, job_id: int) -> tuple[Job, DataSource, str] | None:
+        with self.db.session() as s:
+            claimed = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == int(JobStatus.PENDING))
+                .values(status=int(JobStatus.STARTED), started_at=utcnow(), worker=self.worker_name)
+            ).rowcount
+            if not claimed:
+                return None
+            job = s.get(Job, job_id)
+            assert job is not None
+            s.refresh(job)
+            source = s.get(DataSource, job.data_source_id)
+            org = s.get(Organization, job.org_id)
+            assert source is not None and org is not None
+            return job, source, str(org.uuid)
+
+    def _execute(self, job: Job, source: DataSource, org_uuid: str, running: _Running) -> None:
+        statement = decode_statement(job.parameters["statement"])
+        started = time.perf_counter()
+        execution = self.sources.engine(source).execute(statement)
+        with self._lock:
+            running.execution = execution
+            interrupted = running.reason is not None
+        if interrupted:  # cancelled between claim and start
+            execution.cancel()
+        with execution:
+            stored = self.results.write(org_uuid, execution.schema, execution.batches())
+        runtime = time.perf_counter() - started
+        try:
+            self._succeed(job, stored, runtime)
+        except BaseException:
+            self.results.delete(stored.path)
+            raise
+
+    def _succeed(self, job: Job, stored: object, runtime: float) -> None:
+        from openlytics.results.store import StoredResult
+
+        assert isinstance(stored, StoredResult)
+        with self.db.session() as s:
+            result = QueryResult(
+                org_id=job.org_id,
+                data_source_id=job.data_source_id,
+                query_id=job.query_id,
+                query_hash=job.query_hash,
+                sql_text=job.sql_text,
+                parameters=job.parameters.get("values", {}),
+                path=stored.path,
+                row_count=stored.row_count,
+                byte_size=stored.byte_size,
+                columns=[{"name": c.name, "type": c.type} for c in stored.columns],
+                runtime_seconds=runtime,
+                retrieved_at=utcnow(),
+            )
+            s.add(result)
+            s.flush()
+            s.execute(
+                update(Job)
+                .where(Job.id == job.id)
+                .values(
+                    status=int(JobStatus.SUCCESS),
+                    result_id=result.id,
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+            if job.query_id is not None:
+                s.execute(update(Query).where(Query.id == job.query_id).values(latest_result_id=result.id))
+
+    def _fail(self, job_id: int, error: OpenlyticsError) -> None:
+        self._finish(job_id, JobStatus.FAILURE, error)
+
+    def _finish(self, job_id: int, status: JobStatus, error: OpenlyticsError) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    status=int(status),
+                    error=error.message,
+                    error_code=error.code,
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )

@@ -1,0 +1,382 @@
+"""Submitting runs (cache, de-duplication, bounded wait), reading jobs and results, cancelling."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from openlytics.core.jobs.codec import encode_statement
+from openlytics.core.jobs.dispatcher import JobDispatcher
+from openlytics.core.jobs.events import JobEvents
+from openlytics.core.jobs.status import ACTIVE, JobStatus
+from openlytics.core.pagination import Page, paginate
+from openlytics.core.parameters import canonical_values, render
+from openlytics.core.principal import Action, Principal
+from openlytics.core.sources import DataSourceService
+from openlytics.engines.base import Statement
+from openlytics.results.formats import rows_as_json_objects
+from openlytics.results.store import ResultStore
+from openlytics.store.db import Database
+from openlytics.store.models import DataSource, Job, Query, QueryResult
+from openlytics.store.types import utcnow
+
+# Waiting requests re-read the store this often, in case the job ran in another process.
+POLL_SECONDS = 0.25
+MAX_DROPDOWN_VALUES = 10_000
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run call produced: a result (job None on a cache hit), or a job still running."""
+
+    job: Job | None
+    result: QueryResult | None
+
+
+class JobService:
+    """Runs queries as jobs and serves their results."""
+
+    def __init__(
+        self,
+        db: Database,
+        sources: DataSourceService,
+        results: ResultStore,
+        events: JobEvents,
+        dispatcher: JobDispatcher,
+        *,
+        default_timeout: float,
+        max_wait: float,
+        inline_rows: int,
+    ) -> None:
+        self.db = db
+        self.sources = sources
+        self.results = results
+        self.events = events
+        self.dispatcher = dispatcher
+        self.default_timeout = default_timeout
+        self.max_wait = max_wait
+        self.inline_rows = inline_rows
+        self._submit_lock = threading.Lock()
+
+    # ----- running -----------------------------------------------------------------------
+    def run_saved(
+        self,
+        principal: Principal,
+        query_id: int,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        max_age: float = 0,
+        wait: float = 0,
+        schedule_id: int | None = None,
+    ) -> RunOutcome:
+        """Run a saved query with parameter values (validated and bound, never spliced)."""
+        principal.require(Action.RUN_SAVED, f"query {query_id}")
+        principal.require_query(query_id)
+        with self.db.session() as s:
+            query = s.get(Query, query_id)
+            if query is None or query.org_id != principal.org_id:
+                raise NotFoundError("query", query_id)
+            source = s.get(DataSource, query.data_source_id)
+            assert source is not None
+        statement = render(
+            query.sql,
+            query.parameters or [],
+            parameters or {},
+            dropdown_values=lambda qid: self._dropdown_values(principal, qid),
+        )
+        timeout = query.timeout or self.sources.timeout(source) or self.default_timeout
+        return self._run(
+            principal,
+            source,
+            statement,
+            values=dict(parameters or {}),
+            query_id=query.id,
+            max_age=max_age,
+            wait=wait,
+            timeout=timeout,
+            schedule_id=schedule_id,
+        )
+
+    def run_adhoc(
+        self,
+        principal: Principal,
+        sql: str,
+        *,
+        data_source_id: int | None = None,
+        max_age: float = 0,
+        wait: float = 0,
+        timeout: float | None = None,
+    ) -> RunOutcome:
+        """Run arbitrary SQL (editors and admins)."""
+        principal.require(Action.RUN_ADHOC, "ad-hoc SQL")
+        if not isinstance(sql, str) or not sql.strip():
+            raise InvalidInputError("sql", "a non-empty string")
+        source = (
+            self.sources.get(principal, data_source_id)
+            if data_source_id is not None
+            else self.sources.default(principal)
+        )
+        limit = self.sources.timeout(source) or self.default_timeout
+        return self._run(
+            principal,
+            source,
+            Statement.plain(sql),
+            values={},
+            query_id=None,
+            max_age=max_age,
+            wait=wait,
+            timeout=min(timeout, limit) if timeout else limit,
+        )
+
+    def _run(
+        self,
+        principal: Principal,
+        source: DataSource,
+        statement: Statement,
+        *,
+        values: dict[str, Any],
+        query_id: int | None,
+        max_age: float,
+        wait: float,
+        timeout: float,
+        schedule_id: int | None = None,
+    ) -> RunOutcome:
+        if isinstance(max_age, bool) or not isinstance(max_age, int | float):
+            raise InvalidInputError("max_age", "a number of seconds")
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
+            raise InvalidInputError("wait", "a non-negative number of seconds")
+        encoded = encode_statement(statement)
+        query_hash = _hash(source, encoded)
+        if max_age != 0:
+            cached = self._cached(source.id, query_hash, max_age)
+            if cached is not None:
+                return RunOutcome(None, cached)
+        job, created = self._job_for(principal, source, query_hash, encoded, values, query_id, timeout, schedule_id)
+        if created:
+            self.dispatcher.submit(job.id)
+        job = self.wait(job.id, min(wait, self.max_wait))
+        result = self._result_of(job) if job.status == JobStatus.SUCCESS else None
+        return RunOutcome(job, result)
+
+    def _cached(self, source_id: int, query_hash: str, max_age: float) -> QueryResult | None:
+        stmt = select(QueryResult).where(
+            QueryResult.data_source_id == source_id, QueryResult.query_hash == query_hash
+        )
+        if max_age > 0:
+            stmt = stmt.where(QueryResult.retrieved_at >= utcnow() - timedelta(seconds=max_age))
+        with self.db.session() as s:
+            return s.scalar(stmt.order_by(QueryResult.retrieved_at.desc()).limit(1))
+
+    def _job_for(
+        self,
+        principal: Principal,
+        source: DataSource,
+        query_hash: str,
+        encoded: list[Any],
+        values: dict[str, Any],
+        query_id: int | None,
+        timeout: float,
+        schedule_id: int | None,
+    ) -> tuple[Job, bool]:
+        # Identical statements already in flight share one job instead of running twice.
+        with self._submit_lock, self.db.session() as s:
+            running = s.scalar(
+                select(Job)
+                .where(
+                    Job.data_source_id == source.id,
+                    Job.query_hash == query_hash,
+                    Job.status.in_(ACTIVE),
+                )
+                .order_by(Job.id)
+                .limit(1)
+            )
+            if running is not None:
+                return running, False
+            job = Job(
+                org_id=principal.org_id,
+                user_id=principal.user_id,
+                data_source_id=source.id,
+                query_id=query_id,
+                schedule_id=schedule_id,
+                query_hash=query_hash,
+                sql_text=_display(encoded),
+                parameters={"statement": encoded, "values": json.loads(canonical_values(values))},
+                status=int(JobStatus.PENDING),
+                timeout=timeout,
+            )
+            s.add(job)
+            s.flush()
+            return job, True
+
+    def wait(self, job_id: int, timeout: float) -> Job:
+        """The job once finished, or as it stands after `timeout` seconds."""
+        deadline = time.monotonic() + max(timeout, 0)
+        while True:
+            with self.events.watch(job_id) as event:
+                job = self._load_job(job_id)
+                remaining = deadline - time.monotonic()
+                if JobStatus(job.status).finished or remaining <= 0:
+                    return job
+                event.wait(min(remaining, POLL_SECONDS))
+
+    # ----- reading -----------------------------------------------------------------------
+    def get(self, principal: Principal, job_id: int) -> Job:
+        """One job of the organization (query keys: jobs of their query)."""
+        principal.require(Action.READ, f"job {job_id}")
+        job = self._load_job(job_id)
+        if job.org_id != principal.org_id:
+            raise NotFoundError("job", job_id)
+        if principal.query_scope is not None and job.query_id != principal.query_scope:
+            raise PermissionDeniedError("read", f"job {job_id}")
+        return job
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        status: int | None = None,
+        query_id: int | None = None,
+        page: int = 1,
+        per_page: int = 25,
+    ) -> Page[Job]:
+        """Jobs of the organization, newest first."""
+        principal.require(Action.READ, "jobs")
+        stmt = select(Job).where(Job.org_id == principal.org_id)
+        if principal.query_scope is not None:
+            stmt = stmt.where(Job.query_id == principal.query_scope)
+        if status is not None:
+            stmt = stmt.where(Job.status == status)
+        if query_id is not None:
+            stmt = stmt.where(Job.query_id == query_id)
+        with self.db.session() as s:
+            return paginate(s, stmt.order_by(Job.id.desc()), page, per_page)
+
+    def cancel(self, principal: Principal, job_id: int) -> Job:
+        """Cancel a job: pending ones never start, running ones are interrupted in the engine."""
+        job = self.get(principal, job_id)
+        if principal.is_query_key or (job.user_id != principal.user_id and not principal.can(Action.WRITE)):
+            raise PermissionDeniedError("cancel", f"job {job_id}")
+        if JobStatus(job.status).finished:
+            return job
+        with self.db.session() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == int(JobStatus.PENDING))
+                .values(
+                    status=int(JobStatus.CANCELLED),
+                    error="query was cancelled",
+                    error_code="query_cancelled",
+                    finished_at=utcnow(),
+                )
+            )
+        self.dispatcher.cancel(job_id)
+        self.events.notify(job_id)
+        return self.wait(job_id, 5.0)
+
+    def get_result(self, principal: Principal, result_id: int) -> QueryResult:
+        """One stored result (query keys: results of their query)."""
+        principal.require(Action.READ, f"result {result_id}")
+        with self.db.session() as s:
+            result = s.get(QueryResult, result_id)
+        if result is None or result.org_id != principal.org_id:
+            raise NotFoundError("result", result_id)
+        if principal.query_scope is not None and result.query_id != principal.query_scope:
+            raise PermissionDeniedError("read", f"result {result_id}")
+        return result
+
+    def open_result(self, principal: Principal, result_id: int) -> tuple[QueryResult, pa.RecordBatchReader]:
+        """A result's metadata and a streaming reader over its data."""
+        result = self.get_result(principal, result_id)
+        return result, self.results.open(result.path)
+
+    def result_file(self, principal: Principal, result_id: int) -> tuple[QueryResult, str]:
+        """A result's metadata and the absolute path of its Arrow IPC stream file."""
+        result = self.get_result(principal, result_id)
+        return result, str(self.results.absolute(result.path))
+
+    def inline_rows(self, result: QueryResult) -> list[dict[str, Any]] | None:
+        """The rows as JSON-ready dicts when the result is small enough to inline, else None."""
+        if result.row_count > self.inline_rows:
+            return None
+        return rows_as_json_objects(self.results.open(result.path), self.inline_rows)
+
+    def recover_after_restart(self) -> tuple[int, int]:
+        """Fail jobs a dead process left STARTED and resubmit PENDING ones; (failed, resubmitted)."""
+        with self.db.session() as s:
+            failed = s.execute(
+                update(Job)
+                .where(Job.status == int(JobStatus.STARTED))
+                .values(
+                    status=int(JobStatus.FAILURE),
+                    error="interrupted: the server stopped while the query ran; run it again",
+                    error_code="interrupted",
+                    finished_at=utcnow(),
+                )
+            ).rowcount
+            pending = list(s.scalars(select(Job.id).where(Job.status == int(JobStatus.PENDING))))
+        for job_id in pending:
+            self.dispatcher.submit(job_id)
+        return failed, len(pending)
+
+    # ----- helpers -----------------------------------------------------------------------
+    def _load_job(self, job_id: int) -> Job:
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise NotFoundError("job", job_id)
+            return job
+
+    def _result_of(self, job: Job) -> QueryResult | None:
+        if job.result_id is None:
+            return None
+        with self.db.session() as s:
+            return s.get(QueryResult, job.result_id)
+
+    def _dropdown_values(self, principal: Principal, query_id: int) -> Sequence[Any]:
+        with self.db.session() as s:
+            query = _query_in_org(s, principal, query_id)
+            result = s.get(QueryResult, query.latest_result_id) if query.latest_result_id else None
+        if result is None:
+            raise InvalidInputError("parameters", f"query {query_id} has no result to offer values from")
+        reader = self.results.open(result.path)
+        values: list[Any] = []
+        for batch in reader:
+            if batch.num_columns == 0:
+                break
+            values.extend(batch.column(0).to_pylist())
+            if len(values) >= MAX_DROPDOWN_VALUES:
+                break
+        return values[:MAX_DROPDOWN_VALUES]
+
+
+def _query_in_org(s: Session, principal: Principal, query_id: int) -> Query:
+    query = s.get(Query, query_id)
+    if query is None or query.org_id != principal.org_id:
+        raise NotFoundError("query", query_id)
+    return query
+
+
+def _hash(source: DataSource, encoded: list[Any]) -> str:
+    payload = json.dumps([source.cache_generation, encoded], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _display(encoded: list[Any]) -> str:
+    parts: list[str] = []
+    for item in encoded:
+        if isinstance(item, dict):
+            parts.append(repr(item["bind"]["v"]))
+        else:
+            parts.append(item)
+    return "".join(parts)

@@ -1,0 +1,122 @@
+"""Demo content for `openlytics serve --demo`: a small shop in the warehouse and a few queries."""
+
+from __future__ import annotations
+
+import logging
+
+from openlytics.app import Openlytics
+from openlytics.core.principal import Principal
+
+log = logging.getLogger(__name__)
+
+DEMO_TAG = "demo"
+
+TABLES_SQL = """
+CREATE TABLE IF NOT EXISTS customers AS
+SELECT i AS customer_id,
+       'Customer ' || i AS name,
+       (['France', 'Germany', 'Spain', 'Italy', 'United Kingdom', 'United States'])[1 + i % 6] AS country,
+       DATE '2023-01-01' + CAST(i % 700 AS INTEGER) AS signed_up_on
+FROM range(1, 2001) AS t(i);
+
+CREATE TABLE IF NOT EXISTS products AS
+SELECT i AS product_id,
+       (['Notebook', 'Pen', 'Backpack', 'Lamp', 'Mug', 'Headphones', 'Chair', 'Desk'])[i] AS name,
+       (['Stationery', 'Stationery', 'Bags', 'Home', 'Home', 'Electronics', 'Furniture', 'Furniture'])[i]
+           AS category,
+       ([4.5, 1.2, 39.0, 24.9, 8.5, 79.0, 129.0, 249.0])[i] AS unit_price
+FROM range(1, 9) AS t(i);
+
+CREATE TABLE IF NOT EXISTS orders AS
+SELECT i AS order_id,
+       1 + (hash(i) % 2000) AS customer_id,
+       1 + (hash(i * 7) % 8) AS product_id,
+       1 + (hash(i * 13) % 5) AS quantity,
+       TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (hash(i * 31) % (730 * 24 * 60)) MINUTE AS ordered_at
+FROM range(1, 100001) AS t(i);
+"""
+
+QUERIES = [
+    {
+        "name": "Revenue by month",
+        "description": "Monthly revenue over a date range.",
+        "sql": (
+            "SELECT date_trunc('month', o.ordered_at) AS month,\n"
+            "       round(sum(o.quantity * p.unit_price), 2) AS revenue,\n"
+            "       count(*) AS orders\n"
+            "FROM orders o JOIN products p USING (product_id)\n"
+            "WHERE o.ordered_at >= {{ period.start }} AND o.ordered_at < {{ period.end }}\n"
+            "GROUP BY 1 ORDER BY 1"
+        ),
+        "parameters": [
+            {
+                "name": "period",
+                "title": "Period",
+                "type": "date_range",
+                "default": {"start": "2024-01-01", "end": "2025-12-31"},
+            }
+        ],
+        "tags": [DEMO_TAG, "revenue"],
+    },
+    {
+        "name": "Top customers",
+        "description": "Customers by revenue, optionally in some countries.",
+        "sql": (
+            "SELECT c.name, c.country, round(sum(o.quantity * p.unit_price), 2) AS revenue\n"
+            "FROM orders o JOIN customers c USING (customer_id) JOIN products p USING (product_id)\n"
+            "WHERE c.country IN ({{ countries }})\n"
+            "GROUP BY 1, 2 ORDER BY revenue DESC LIMIT {{ top }}"
+        ),
+        "parameters": [
+            {
+                "name": "countries",
+                "title": "Countries",
+                "type": "enum",
+                "options": {
+                    "values": ["France", "Germany", "Spain", "Italy", "United Kingdom", "United States"],
+                    "multi": True,
+                },
+                "default": ["France", "Germany"],
+            },
+            {"name": "top", "title": "How many", "type": "number", "default": 10},
+        ],
+        "tags": [DEMO_TAG, "customers"],
+    },
+    {
+        "name": "Sales by category",
+        "description": "Units and revenue per product category.",
+        "sql": (
+            "SELECT p.category, sum(o.quantity) AS units, round(sum(o.quantity * p.unit_price), 2) AS revenue\n"
+            "FROM orders o JOIN products p USING (product_id)\n"
+            "GROUP BY 1 ORDER BY revenue DESC"
+        ),
+        "parameters": [],
+        "tags": [DEMO_TAG],
+    },
+]
+
+
+def load_demo(app: Openlytics) -> int:
+    """Create the demo tables and queries in the first organization, once; the number of queries made."""
+    orgs = app.identity.organizations()
+    if not orgs:
+        return 0
+    principal = Principal.system(orgs[0].id)
+    if app.queries.list(principal, tag=DEMO_TAG, include_archived=True).total:
+        return 0
+    for statement in filter(None, (s.strip() for s in TABLES_SQL.split(";"))):
+        outcome = app.jobs.run_adhoc(principal, statement, wait=60)
+        if outcome.result is None:
+            raise RuntimeError(f"demo table creation failed: {outcome.job and outcome.job.error}")
+    created = [app.queries.create(principal, **spec) for spec in QUERIES]
+    app.schedules.create(
+        principal,
+        kind="query_refresh",
+        target_id=created[2].id,
+        interval_seconds=3600,
+        name="Refresh sales by category hourly",
+    )
+    for query in created:
+        app.jobs.run_saved(principal, query.id, wait=30)
+    log.info("demo content loaded: %d queries", len(created))
+    return len(created)
