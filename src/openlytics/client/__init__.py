@@ -1,1 +1,92 @@
-"""client."""
+"""The openlytics SDK: `Client` and `AsyncClient` for the native REST API (`/api/v1`).
+
+    from openlytics.client import Client
+
+    with Client("http://127.0.0.1:8000", api_key="...") as client:
+        result = client.run_sql("SELECT 42 AS answer")
+        print(result.rows, result.to_pandas())
+
+Only httpx is required; `to_arrow()` needs `openlytics[arrow]` and `to_pandas()` `openlytics[pandas]`.
+"""
+
+from ._async.client import AsyncClient
+from ._async.result import AsyncQueryResult
+from ._sync.client import Client
+from ._sync.result import QueryResult
+from .exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    ConflictError,
+    MissingDependencyError,
+    NotFoundError,
+    OpenlyticsError,
+    PermissionDeniedError,
+    QueryCancelledError,
+    QueryError,
+    QueryFailedError,
+    QueryTimeoutError,
+    RateLimitedError,
+    ResultNotLoadedError,
+    ResultTooLargeError,
+    ServerError,
+    SourceUnavailableError,
+    TransportError,
+    ValidationError,
+)
+from .models import (
+    ApiKey,
+    Column,
+    DataSource,
+    Job,
+    JobStatus,
+    Me,
+    Organization,
+    OrganizationCreated,
+    Query,
+    Result,
+    Run,
+    Schedule,
+    ScheduleRun,
+    Table,
+    User,
+)
+
+__all__ = [
+    "APIStatusError",
+    "ApiKey",
+    "AsyncClient",
+    "AsyncQueryResult",
+    "AuthenticationError",
+    "Client",
+    "Column",
+    "ConflictError",
+    "DataSource",
+    "Job",
+    "JobStatus",
+    "Me",
+    "MissingDependencyError",
+    "NotFoundError",
+    "OpenlyticsError",
+    "Organization",
+    "OrganizationCreated",
+    "PermissionDeniedError",
+    "Query",
+    "QueryCancelledError",
+    "QueryError",
+    "QueryFailedError",
+    "QueryResult",
+    "QueryTimeoutError",
+    "RateLimitedError",
+    "Result",
+    "ResultNotLoadedError",
+    "ResultTooLargeError",
+    "Run",
+    "Schedule",
+    "ScheduleRun",
+    "ServerError",
+    "SourceUnavailableError",
+    "Table",
+    "TransportError",
+    "User",
+    "ValidationError",
+]

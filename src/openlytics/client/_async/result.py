@@ -1,0 +1,111 @@
+"""The value a run returns: a result's metadata plus ways to get its data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openlytics.client import _optional
+from openlytics.client._rows import decode_rows
+from openlytics.client.exceptions import ResultNotLoadedError
+from openlytics.client.models import Column, Job, Result
+
+from .http import PathOrFile, ProgressCallback
+from .jobs import AsyncResults
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+FORMATS_BY_SUFFIX = {
+    ".json": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".arrow": "arrow",
+    ".arrows": "arrow",
+    ".ipc": "arrow",
+}
+
+
+def format_for_path(path: str | os.PathLike[str]) -> str:
+    """The data format a file name asks for, from its suffix (`.csv`, `.parquet`, `.arrow`, `.json`)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS_BY_SUFFIX:
+        raise ValueError(f"cannot tell the format of {path!s}; pass format= (json, csv, parquet, arrow)")
+    return FORMATS_BY_SUFFIX[suffix]
+
+
+class AsyncQueryResult:
+    """A finished run: `columns`, `row_count`, `job`, and the data as rows, Arrow, pandas or a file."""
+
+    def __init__(self, results: AsyncResults, result: Result, job: Job | None) -> None:
+        self._results = results
+        self.result = result
+        self.job = job
+        self._rows = decode_rows(result.rows, result.columns) if result.rows is not None else None
+
+    @property
+    def id(self) -> int:
+        """The stored result's id."""
+        return self.result.id
+
+    @property
+    def columns(self) -> list[Column]:
+        """Column names and API types, in order."""
+        return self.result.columns
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names, in order."""
+        return [c.name for c in self.result.columns]
+
+    @property
+    def row_count(self) -> int:
+        """How many rows the result has (known without downloading them)."""
+        return self.result.row_count
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as dicts: inlined by the server, else downloaded as JSON on first use."""
+        if self._rows is None:
+            # sync-only: self._rows = self.fetch_rows()
+            raise ResultNotLoadedError("call `await result.fetch_rows()` first")  # async-only
+        return self._rows
+
+    async def fetch_rows(self) -> list[dict[str, Any]]:
+        """The rows as dicts, downloading them as JSON unless the server inlined them."""
+        if self._rows is None:
+            body = json.loads(await self._results.read(self.id, "json"))
+            self._rows = decode_rows(body["rows"], self.columns)
+        return self._rows
+
+    async def to_arrow(self) -> pa.Table:
+        """The result as a `pyarrow.Table` with the engine's types (needs `openlytics[arrow]`)."""
+        _optional.pyarrow()  # fail before the download when the extra is missing
+        return _optional.read_arrow_stream(await self._results.read(self.id, "arrow"))
+
+    async def to_pandas(self) -> pd.DataFrame:
+        """The result as a `pandas.DataFrame`, via Arrow (needs `openlytics[pandas]`)."""
+        _optional.pandas()
+        table = await self.to_arrow()
+        return table.to_pandas()
+
+    async def download(
+        self,
+        path_or_file: PathOrFile,
+        format: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Stream the data to a file; `format` defaults from the path's suffix. Returns bytes written."""
+        if format is None:
+            if not isinstance(path_or_file, str | os.PathLike):
+                raise ValueError("pass format= when writing to a file object")
+            format = format_for_path(path_or_file)
+        return await self._results.download(self.id, format, path_or_file, progress)
+
+    def __repr__(self) -> str:
+        job = f" job={self.job.id}" if self.job else ""
+        return f"<{type(self).__name__} id={self.id} rows={self.row_count} columns={self.column_names}{job}>"

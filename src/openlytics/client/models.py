@@ -1,0 +1,445 @@
+"""Typed views of the API's JSON objects (see docs/api.md).
+
+Each model is a frozen dataclass built by `from_json`; unknown fields are kept in `raw`, so a newer
+server never breaks an older SDK.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Self
+
+JSON = dict[str, Any]
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 string (`Z` allowed) as an aware datetime; None stays None."""
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value))
+
+
+class JobStatus(enum.IntEnum):
+    """A job's lifecycle; the wire carries the integer and `status_name`."""
+
+    PENDING = 1
+    STARTED = 2
+    SUCCESS = 3
+    FAILURE = 4
+    CANCELLED = 5
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the job can no longer change."""
+        return self >= JobStatus.SUCCESS
+
+
+@dataclass(frozen=True)
+class Organization:
+    """An organization (tenant)."""
+
+    id: int
+    uuid: str
+    name: str
+    slug: str
+    created_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            slug=data.get("slug", ""),
+            created_at=parse_time(data.get("created_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class User:
+    """A user of an organization."""
+
+    id: int
+    uuid: str
+    email: str
+    name: str
+    role: str
+    is_disabled: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            email=data.get("email", ""),
+            name=data.get("name", ""),
+            role=data.get("role", ""),
+            is_disabled=bool(data.get("is_disabled", False)),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Me:
+    """Who the current credential belongs to."""
+
+    user: User | None
+    organization: Organization
+    credential: str
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            user=User.from_json(data["user"]) if data.get("user") else None,
+            organization=Organization.from_json(data["organization"]),
+            credential=data.get("credential", ""),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key; `key` holds the secret only in the answer that created it."""
+
+    id: int
+    uuid: str
+    name: str
+    prefix: str
+    user_id: int | None
+    query_id: int | None
+    created_at: datetime | None
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    key: str | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name") or "",
+            prefix=data.get("prefix") or "",
+            user_id=data.get("user_id"),
+            query_id=data.get("query_id"),
+            created_at=parse_time(data.get("created_at")),
+            last_used_at=parse_time(data.get("last_used_at")),
+            expires_at=parse_time(data.get("expires_at")),
+            key=data.get("key"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class OrganizationCreated:
+    """The answer to creating an organization: it, its first admin and the admin's API key."""
+
+    organization: Organization
+    admin: User
+    api_key: str
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            organization=Organization.from_json(data["organization"]),
+            admin=User.from_json(data["admin"]),
+            api_key=data["api_key"],
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A data source: the organization's warehouse or an external database."""
+
+    id: int
+    uuid: str
+    name: str
+    kind: str
+    url: str
+    is_default: bool
+    options: JSON
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            kind=data.get("kind", ""),
+            url=data.get("url", ""),
+            is_default=bool(data.get("is_default", False)),
+            options=data.get("options") or {},
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A result or table column; `type` is one of the API's column types (`integer`, `string`, ...)."""
+
+    name: str
+    type: str
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(name=data["name"], type=data.get("type") or "")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table or view of a data source's schema."""
+
+    schema: str | None
+    name: str
+    kind: str
+    columns: list[Column]
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            schema=data.get("schema"),
+            name=data["name"],
+            kind=data.get("kind") or "table",
+            columns=[Column.from_json(c) for c in data.get("columns") or []],
+        )
+
+
+@dataclass(frozen=True)
+class Query:
+    """A saved query."""
+
+    id: int
+    uuid: str
+    name: str
+    description: str | None
+    sql: str
+    data_source_id: int | None
+    parameters: list[JSON]
+    tags: list[str]
+    timeout: float | None
+    is_archived: bool
+    version: int
+    forked_from_id: int | None
+    latest_result_id: int | None
+    user: JSON | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            description=data.get("description"),
+            sql=data.get("sql", ""),
+            data_source_id=data.get("data_source_id"),
+            parameters=data.get("parameters") or [],
+            tags=data.get("tags") or [],
+            timeout=data.get("timeout"),
+            is_archived=bool(data.get("is_archived", False)),
+            version=data.get("version") or 1,
+            forked_from_id=data.get("forked_from_id"),
+            latest_result_id=data.get("latest_result_id"),
+            user=data.get("user"),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One execution of a statement."""
+
+    id: int
+    uuid: str
+    status: JobStatus
+    error: str | None
+    error_code: str | None
+    query_id: int | None
+    data_source_id: int | None
+    result_id: int | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def status_name(self) -> str:
+        """`PENDING`, `STARTED`, `SUCCESS`, `FAILURE` or `CANCELLED`."""
+        return self.status.name
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the job can no longer change."""
+        return self.status.is_finished
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            status=JobStatus(data["status"]),
+            error=data.get("error"),
+            error_code=data.get("error_code"),
+            query_id=data.get("query_id"),
+            data_source_id=data.get("data_source_id"),
+            result_id=data.get("result_id"),
+            created_at=parse_time(data.get("created_at")),
+            started_at=parse_time(data.get("started_at")),
+            finished_at=parse_time(data.get("finished_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """A stored query result; `rows` is inlined by the server only for small results."""
+
+    id: int
+    uuid: str
+    data_source_id: int | None
+    query_id: int | None
+    query_hash: str
+    row_count: int
+    byte_size: int | None
+    columns: list[Column]
+    runtime_seconds: float | None
+    retrieved_at: datetime | None
+    rows: list[JSON] | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            data_source_id=data.get("data_source_id"),
+            query_id=data.get("query_id"),
+            query_hash=data.get("query_hash") or "",
+            row_count=data.get("row_count") or 0,
+            byte_size=data.get("byte_size"),
+            columns=[Column.from_json(c) for c in data.get("columns") or []],
+            runtime_seconds=data.get("runtime_seconds"),
+            retrieved_at=parse_time(data.get("retrieved_at")),
+            rows=data.get("rows"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Run:
+    """The answer to starting a run: a result when ready, else the job still running."""
+
+    job: Job | None
+    result: Result | None
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            job=Job.from_json(data["job"]) if data.get("job") else None,
+            result=Result.from_json(data["result"]) if data.get("result") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule that refreshes a query (or other target) periodically."""
+
+    id: int
+    uuid: str
+    name: str | None
+    kind: str
+    target_id: int
+    interval_seconds: int | None
+    cron: str | None
+    timezone: str
+    starts_at: datetime | None
+    until: datetime | None
+    enabled: bool
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    payload: JSON
+    created_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name"),
+            kind=data.get("kind", ""),
+            target_id=data.get("target_id", 0),
+            interval_seconds=data.get("interval_seconds"),
+            cron=data.get("cron"),
+            timezone=data.get("timezone") or "UTC",
+            starts_at=parse_time(data.get("starts_at")),
+            until=parse_time(data.get("until")),
+            enabled=bool(data.get("enabled", True)),
+            next_run_at=parse_time(data.get("next_run_at")),
+            last_run_at=parse_time(data.get("last_run_at")),
+            payload=data.get("payload") or {},
+            created_at=parse_time(data.get("created_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleRun:
+    """One firing of a schedule."""
+
+    id: int
+    schedule_id: int
+    due_at: datetime | None
+    fired_at: datetime | None
+    manual: bool
+    job_id: int | None
+    error: str | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            schedule_id=data.get("schedule_id", 0),
+            due_at=parse_time(data.get("due_at")),
+            fired_at=parse_time(data.get("fired_at")),
+            manual=bool(data.get("manual", False)),
+            job_id=data.get("job_id"),
+            error=data.get("error"),
+            raw=data,
+        )
