@@ -1,0 +1,133 @@
+"""Shared fixtures: a live server per metadata backend (SQLite and PostgreSQL), and API callers.
+
+Every test that uses `server` runs twice: once with SQLite metadata, once with PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from openlytics.settings import Settings
+from openlytics.testing import LiveServer
+
+POSTGRES_URL = os.environ.get("OPENLYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get("OPENLYTICS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+METADATA_BACKENDS = os.environ.get("OPENLYTICS_TEST_METADATA", "sqlite,postgresql").split(",")
+
+
+@dataclass
+class FreshPostgresDatabase:
+    """A throw-away database on the local PostgreSQL server."""
+
+    name: str
+    url: str
+
+    @classmethod
+    def create(cls, prefix: str = "ol_test") -> FreshPostgresDatabase:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return cls(name, POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
+
+    def drop(self) -> None:
+        engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def make_settings(data_dir: Path, metadata: str, **overrides: object) -> tuple[Settings, FreshPostgresDatabase | None]:
+    """Settings for a test server on `data_dir` with the given metadata backend."""
+    pg = FreshPostgresDatabase.create() if metadata == "postgresql" else None
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=pg.url if pg else "",
+        scheduler_poll_seconds=0.2,
+        file_source_dirs=[data_dir.parent],
+        **overrides,  # type: ignore[arg-type]
+    )
+    return settings, pg
+
+
+@pytest.fixture(scope="session", params=METADATA_BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live server on a random port, one per metadata backend."""
+    data_dir = tmp_path_factory.mktemp(f"server-{request.param}") / "data"
+    settings, pg = make_settings(data_dir, request.param)
+    live = LiveServer(settings).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+        if pg is not None:
+            pg.drop()
+
+
+@pytest.fixture(scope="session")
+def admin(server: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as the bootstrap admin (a superadmin)."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.admin_key}"}, timeout=60) as c:
+        yield c
+
+
+@dataclass
+class Org:
+    """A fresh organization with one client per role."""
+
+    id: int
+    admin: httpx.Client
+    editor: httpx.Client
+    viewer: httpx.Client
+    admin_user_id: int
+    editor_user_id: int
+    viewer_user_id: int
+    keys: dict[str, str]
+
+    def close(self) -> None:
+        for c in (self.admin, self.editor, self.viewer):
+            c.close()
+
+
+def _client(server: LiveServer, key: str) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+
+@pytest.fixture
+def new_org(server: LiveServer, admin: httpx.Client) -> Iterator[Org]:
+    """A new organization with an admin, an editor and a viewer (isolated from other tests)."""
+    slug = f"org-{uuid.uuid4().hex[:10]}"
+    created = admin.post("/api/v1/organizations", json={"name": slug, "admin_email": f"admin@{slug}.test"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    org_admin = _client(server, body["api_key"])
+    keys = {"admin": body["api_key"]}
+    ids = {"admin": body["admin"]["id"]}
+    for role in ("editor", "viewer"):
+        user = org_admin.post("/api/v1/users", json={"email": f"{role}@{slug}.test", "name": role, "role": role})
+        assert user.status_code == 201, user.text
+        key = org_admin.post("/api/v1/api-keys", json={"name": role, "user_id": user.json()["id"]})
+        assert key.status_code == 201, key.text
+        keys[role] = key.json()["key"]
+        ids[role] = user.json()["id"]
+    org = Org(
+        id=body["organization"]["id"],
+        admin=org_admin,
+        editor=_client(server, keys["editor"]),
+        viewer=_client(server, keys["viewer"]),
+        admin_user_id=ids["admin"],
+        editor_user_id=ids["editor"],
+        viewer_user_id=ids["viewer"],
+        keys=keys,
+    )
+    yield org
+    org.close()
