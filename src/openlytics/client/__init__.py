@@ -11,6 +11,7 @@ Only httpx is required; `to_arrow()` needs `openlytics[arrow]` and `to_pandas()`
 
 from ._async.client import AsyncClient
 from ._async.result import AsyncQueryResult
+from ._formats import DATA_FORMATS, format_for_path
 from ._sync.client import Client
 from ._sync.result import QueryResult
 from .exceptions import (
@@ -52,6 +53,7 @@ from .models import (
 )
 
 __all__ = [
+    "DATA_FORMATS",
     "APIStatusError",
     "ApiKey",
     "AsyncClient",
@@ -89,4 +91,5 @@ __all__ = [
     "TransportError",
     "User",
     "ValidationError",
+    "format_for_path",
 ]

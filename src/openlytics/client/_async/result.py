@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openlytics.client import _optional
+from openlytics.client._formats import format_for_path
 from openlytics.client._rows import decode_rows
 from openlytics.client.exceptions import ResultNotLoadedError
 from openlytics.client.models import Column, Job, Result
@@ -18,25 +18,6 @@ from .jobs import AsyncResults
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-
-FORMATS_BY_SUFFIX = {
-    ".json": "json",
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".arrow": "arrow",
-    ".arrows": "arrow",
-    ".ipc": "arrow",
-}
-
-
-def format_for_path(path: str | os.PathLike[str]) -> str:
-    """The data format a file name asks for, from its suffix (`.csv`, `.parquet`, `.arrow`, `.json`)."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS_BY_SUFFIX:
-        raise ValueError(f"cannot tell the format of {path!s}; pass format= (json, csv, parquet, arrow)")
-    return FORMATS_BY_SUFFIX[suffix]
-
 
 class AsyncQueryResult:
     """A finished run: `columns`, `row_count`, `job`, and the data as rows, Arrow, pandas or a file."""

@@ -79,13 +79,21 @@ class Client:
         max_age: float = 0,
         *,
         wait: float | None = DEFAULT_WAIT,
+        timeout: float | None = None,
     ) -> QueryResult:
-        """Run ad-hoc SQL (editors) and return its result, waiting up to `wait` s (None: forever)."""
-        return self._runner.run("/runs", _sql_body(sql, data_source_id, max_age), wait)
+        """Run ad-hoc SQL (editors) and return its result, waiting up to `wait` s (None: forever).
 
-    def start_sql(self, sql: str, data_source_id: int | None = None, max_age: float = 0) -> Run:
+        `max_age` > 0 accepts a cached result at most that many seconds old; `timeout` is the
+        server-side time limit of the statement. When `wait` runs out, QueryTimeoutError carries the
+        still-running job's id.
+        """
+        return self._runner.run("/runs", _sql_body(sql, data_source_id, max_age, timeout), wait)
+
+    def start_sql(
+        self, sql: str, data_source_id: int | None = None, max_age: float = 0, *, timeout: float | None = None
+    ) -> Run:
         """Start ad-hoc SQL without waiting: a `Run` with the job (or the cached result)."""
-        return self._runner.start("/runs", _sql_body(sql, data_source_id, max_age))
+        return self._runner.start("/runs", _sql_body(sql, data_source_id, max_age, timeout))
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -106,8 +114,10 @@ class Client:
         return f"<{type(self).__name__} {self.base_url}>"
 
 
-def _sql_body(sql: str, data_source_id: int | None, max_age: float) -> dict[str, Any]:
+def _sql_body(sql: str, data_source_id: int | None, max_age: float, timeout: float | None) -> dict[str, Any]:
     body: dict[str, Any] = {"sql": sql, "max_age": max_age}
     if data_source_id is not None:
         body["data_source_id"] = data_source_id
+    if timeout is not None:
+        body["timeout"] = timeout
     return body

@@ -26,9 +26,10 @@ class Jobs:
     def list(
         self, *, status: JobStatus | str | None = None, query_id: int | None = None
     ) -> Iterator[Job]:
-        """Recent jobs, optionally only those with `status` or of `query_id`."""
-        value = status.name if isinstance(status, JobStatus) else status
-        for item in self._http.paginate("/jobs", {"status": value, "query_id": query_id}):
+        """Recent jobs, newest first; optionally only those with `status` ("FAILURE", ...) or `query_id`."""
+        value = JobStatus[status.upper()] if isinstance(status, str) else status
+        params = {"status": int(value) if value is not None else None, "query_id": query_id}
+        for item in self._http.paginate("/jobs", params):
             yield Job.from_json(item)
 
     def get(self, job_id: int) -> Job:
