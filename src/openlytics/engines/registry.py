@@ -1,0 +1,114 @@
+"""Opening engines by data source kind, and a cache that keeps one open engine per data source version."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+from openlytics.core.errors import InvalidInputError
+from openlytics.engines.base import SourceEngine
+from openlytics.engines.duckdb_engine import DuckDBEngine
+from openlytics.engines.sql_source import SQLAlchemySourceEngine
+from openlytics.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+WAREHOUSE = "warehouse"
+
+
+_KIND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+
+
+def open_engine(
+    kind: str, url: str | None, *, warehouse_file: Path | None, settings: Settings
+) -> SourceEngine:
+    """Open the engine of a data source: the sandboxed warehouse, or an external database by URL."""
+    if kind == WAREHOUSE:
+        if warehouse_file is None:
+            raise InvalidInputError("warehouse_file", "is required for the warehouse")
+        warehouse_file.parent.mkdir(parents=True, exist_ok=True)
+        return DuckDBEngine(
+            warehouse_file,
+            memory_limit=settings.warehouse_memory_limit,
+            threads=settings.warehouse_threads,
+            sandboxed=True,
+        )
+    if not url:
+        raise InvalidInputError("url", f"is required for a {kind} data source")
+    engine = SQLAlchemySourceEngine(url)
+    if _KIND_ALIASES.get(kind, kind) != engine.dialect:
+        engine.close()
+        raise InvalidInputError("url", f"is a {engine.dialect} URL, not {kind}")
+    return engine
+
+
+class EnginePool:
+    """One open engine per key, e.g. `(data_source_id, updated_at)`, shared by every thread.
+
+    A new key for the same data source (its URL changed) opens a new engine; the caller
+    `discard`s the old key so its connections close.
+    """
+
+    def __init__(self) -> None:
+        self._engines: dict[Hashable, SourceEngine] = {}
+        self._lock = threading.Lock()
+        # One lock per key being opened, so a slow connect does not block other sources.
+        self._opening: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable, factory: Callable[[], SourceEngine]) -> SourceEngine:
+        """The engine cached under `key`, opened with `factory` the first time."""
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is not None:
+                return engine
+            opening = self._opening.setdefault(key, threading.Lock())
+        with opening:
+            with self._lock:
+                engine = self._engines.get(key)
+            if engine is not None:
+                return engine
+            try:
+                engine = factory()
+                with self._lock:
+                    self._engines[key] = engine
+                return engine
+            finally:
+                with self._lock:
+                    self._opening.pop(key, None)
+
+    def discard(self, key: Hashable) -> None:
+        """Close and forget the engine under `key`, if any."""
+        with self._lock:
+            engine = self._engines.pop(key, None)
+        if engine is not None:
+            _close(engine)
+
+    def discard_where(self, predicate: Callable[[Hashable], bool]) -> None:
+        """Close and forget every engine whose key matches, e.g. all versions of one data source."""
+        with self._lock:
+            keys = [key for key in self._engines if predicate(key)]
+            engines = [self._engines.pop(key) for key in keys]
+        for engine in engines:
+            _close(engine)
+
+    def close_all(self) -> None:
+        """Close every engine (at shutdown)."""
+        with self._lock:
+            engines = list(self._engines.values())
+            self._engines.clear()
+        for engine in engines:
+            _close(engine)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._engines)
+
+
+def _close(engine: SourceEngine) -> None:
+    # One engine failing to close must not keep the others open.
+    try:
+        engine.close()
+    except Exception:
+        logger.exception("closing engine %r failed", engine)
