@@ -261,6 +261,14 @@ def test_mariadb_cancel_kills_the_query(mysql_engine: SQLAlchemySourceEngine) ->
 
 
 @pytest.mark.mariadb
+def test_mariadb_query_longer_than_the_connect_timeout_is_not_cut_off(
+    mysql_engine: SQLAlchemySourceEngine,
+) -> None:
+    # The handshake is bounded by the connect timeout (5 s); statements must not inherit it.
+    assert fetch_table(mysql_engine, "SELECT SLEEP(6) AS slept").to_pylist() == [{"slept": 0}]
+
+
+@pytest.mark.mariadb
 def test_mariadb_abandoned_stream_does_not_block_the_pool(mysql_engine: SQLAlchemySourceEngine) -> None:
     for _ in range(8):
         with mysql_engine.execute(Statement.plain("SELECT seq FROM seq_1_to_1000000"), batch_size=1000) as ex:

@@ -69,6 +69,7 @@ class SQLAlchemySourceEngine(SourceEngine):
             max_overflow=10,
             connect_args=self._driver.connect_args(CONNECT_TIMEOUT_SECONDS),
         )
+        sa.event.listen(self._engine, "do_connect", self._driver.on_connect)
 
     def execute(self, statement: Statement, *, batch_size: int = 65_536) -> Execution:
         """Check out a connection and return the (not yet started) execution of `statement`."""
@@ -469,6 +470,10 @@ class DriverDialect:
         """DBAPI `connect()` arguments, including a connect timeout so dead hosts fail fast."""
         return {"connect_timeout": timeout}
 
+    def on_connect(self, dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        """SQLAlchemy's `do_connect` hook: return a new DBAPI connection, or None for the default."""
+        return None
+
     def escape_literal_text(self, text: str) -> str:
         """SQL text around bound values: pyformat drivers read `%` as a placeholder start."""
         return text.replace("%", "%%")
@@ -604,6 +609,14 @@ class MySQLDialect(DriverDialect):
 
     can_abandon_cursor = False
     errors = (pymysql.Error,)
+
+    def on_connect(self, dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        # pymysql's connect_timeout covers only the TCP connect; the handshake reads with read_timeout,
+        # so a host that accepts and stays silent would hang. Bound the handshake, then lift the limit
+        # (queries may run long; cancel() stops them), as pymysql re-applies `_read_timeout` on each read.
+        connection = pymysql.connect(*cargs, **{**cparams, "read_timeout": cparams.get("connect_timeout")})
+        connection._read_timeout = None
+        return connection
 
     def open_cursor(self, connection: Any, sql: str, params: list[Any] | None) -> Any:
         cursor = connection.cursor(pymysql.cursors.SSCursor)
