@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import httpx
 import pytest
 
@@ -138,7 +141,8 @@ def test_query_keys_reach_only_their_query_and_its_results(server: LiveServer, n
         run = qk.post(f"/api/v1/queries/{mine['id']}/run", json={"wait": 10})
         assert run.status_code == 200 and run.json()["result"]["rows"] == [{"seven": 7}]
         result_id = run.json()["result"]["id"]
-        assert qk.get(f"/api/v1/results/{result_id}/data", params={"format": "csv"}).text.splitlines() == ["seven", "7"]
+        csv_text = qk.get(f"/api/v1/results/{result_id}/data", params={"format": "csv"}).text
+        assert list(csv.reader(io.StringIO(csv_text))) == [["seven"], ["7"]]
         assert qk.get(f"/api/v1/jobs/{run.json()['job']['id']}").status_code == 200
         assert qk.get(f"/api/v1/queries/{other['id']}").status_code == 403
         assert qk.post(f"/api/v1/queries/{other['id']}/run", json={}).status_code == 403

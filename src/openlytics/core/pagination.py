@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ class Page(Generic[T]):
     total: int
 
 
-def paginate(s: Session, stmt: Select[tuple[T]], page: int, per_page: int) -> Page[T]:
+def paginate(s: Session, stmt: Select[Any], page: int, per_page: int) -> Page[Any]:
     """Run `stmt` for one page and count the whole."""
     page = max(page, 1)
     per_page = min(max(per_page, 1), MAX_PER_PAGE)

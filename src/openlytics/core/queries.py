@@ -11,7 +11,7 @@ from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionD
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.parameters import find_references, parse_definitions
 from openlytics.core.principal import Action, Principal
-from openlytics.core.sources import DataSourceService
+from openlytics.core.sources import DataSourceService, sql_dialect
 from openlytics.store.db import Database
 from openlytics.store.models import DataSource, Query
 from openlytics.store.types import utcnow
@@ -168,12 +168,14 @@ class QueryService:
             query.options = fields["options"]
         if "is_draft" in fields:
             query.is_draft = bool(fields["is_draft"])
-        _check_references(query)
+        source = s.get(DataSource, query.data_source_id)
+        _check_references(query, sql_dialect(source.kind) if source is not None else None)
 
 
-def _check_references(query: Query) -> None:
+def _check_references(query: Query, dialect: str | None) -> None:
     defined = {p["name"] for p in query.parameters or []}
-    for ref in find_references(query.sql):
+    raw = [p["name"] for p in query.parameters or [] if p.get("type") == "raw"]
+    for ref in find_references(query.sql, raw_names=raw, dialect=dialect):
         if ref.name not in defined:
             raise InvalidInputError("sql", f"parameter {{{{ {ref.name} }}}} is used but not defined")
 

@@ -229,6 +229,14 @@ class DataSourceService:
         return parsed
 
 
+SQL_DIALECTS = {WAREHOUSE_KIND: "duckdb", "duckdb": "duckdb", "postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
+
+
+def sql_dialect(kind: str) -> str | None:
+    """The SQL dialect spoken by a source kind (for lexing parameter references)."""
+    return SQL_DIALECTS.get(kind)
+
+
 def _cache_key(source: DataSource) -> tuple[int, str]:
     # Fernet tokens differ on every encryption, so a changed URL always means a new key.
     return (source.id, source.url_encrypted or WAREHOUSE_KIND)

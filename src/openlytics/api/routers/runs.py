@@ -14,6 +14,7 @@ from openlytics.api.errors import error_response
 from openlytics.api.routers.common import Body, PageParams
 from openlytics.app import Openlytics
 from openlytics.core.jobs import JobStatus, RunOutcome
+from openlytics.engines.base import ColumnInfo
 from openlytics.results.formats import MEDIA_TYPES, stream_result
 
 router = APIRouter(tags=["runs"])
@@ -102,15 +103,16 @@ def get_result_data(
     """The data, streamed as JSON, CSV, Parquet or an Arrow IPC stream."""
     filename = f"result-{result_id}.{'arrows' if format == 'arrow' else format}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if format == "arrow" and not app.results.compressed:
-        # Results are stored as Arrow IPC streams: serve the file itself.
+    if format == "arrow":
+        # Results are stored as (LZ4-compressed) Arrow IPC streams: serve the file itself.
         _, path = app.jobs.result_file(principal, result_id)
         return FileResponse(path, media_type=MEDIA_TYPES["arrow"], headers=disposition)
     result, reader = app.jobs.open_result(principal, result_id)
 
     def body() -> Iterator[bytes]:
         try:
-            yield from stream_result(reader, format, columns=result.columns)
+            columns = [ColumnInfo(c["name"], c["type"]) for c in result.columns]
+            yield from stream_result(reader, format, columns=columns)
         finally:
             reader.close()
 

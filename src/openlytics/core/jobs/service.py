@@ -21,9 +21,9 @@ from openlytics.core.jobs.dispatcher import JobDispatcher
 from openlytics.core.jobs.events import JobEvents
 from openlytics.core.jobs.status import ACTIVE, JobStatus
 from openlytics.core.pagination import Page, paginate
-from openlytics.core.parameters import canonical_values, render
+from openlytics.core.parameters import canonical_values, parse_definitions, render
 from openlytics.core.principal import Action, Principal
-from openlytics.core.sources import DataSourceService
+from openlytics.core.sources import DataSourceService, sql_dialect
 from openlytics.engines.base import Statement
 from openlytics.results.formats import rows_as_json_objects
 from openlytics.results.store import ResultStore
@@ -66,7 +66,7 @@ class JobService:
         self.dispatcher = dispatcher
         self.default_timeout = default_timeout
         self.max_wait = max_wait
-        self.inline_rows = inline_rows
+        self.inline_limit = inline_rows
         self._submit_lock = threading.Lock()
 
     # ----- running -----------------------------------------------------------------------
@@ -91,9 +91,10 @@ class JobService:
             assert source is not None
         statement = render(
             query.sql,
-            query.parameters or [],
+            parse_definitions(query.parameters or []),
             parameters or {},
             dropdown_values=lambda qid: self._dropdown_values(principal, qid),
+            dialect=sql_dialect(source.kind),
         )
         timeout = query.timeout or self.sources.timeout(source) or self.default_timeout
         return self._run(
@@ -307,9 +308,9 @@ class JobService:
 
     def inline_rows(self, result: QueryResult) -> list[dict[str, Any]] | None:
         """The rows as JSON-ready dicts when the result is small enough to inline, else None."""
-        if result.row_count > self.inline_rows:
+        if result.row_count > self.inline_limit:
             return None
-        return rows_as_json_objects(self.results.open(result.path), self.inline_rows)
+        return rows_as_json_objects(self.results.open(result.path), self.inline_limit)
 
     def recover_after_restart(self) -> tuple[int, int]:
         """Fail jobs a dead process left STARTED and resubmit PENDING ones; (failed, resubmitted)."""
