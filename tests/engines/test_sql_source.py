@@ -121,6 +121,13 @@ def test_postgres_streams_in_batches_with_one_schema(pg_engine: SQLAlchemySource
 
 
 @pytest.mark.postgres
+def test_postgres_empty_result_keeps_its_columns(pg_engine: SQLAlchemySourceEngine) -> None:
+    table = fetch_table(pg_engine, "SELECT 1::int8 AS id, 'x'::text AS name WHERE false")
+    assert table.num_rows == 0
+    assert table.schema == pa.schema([("id", pa.int64()), ("name", pa.string())])
+
+
+@pytest.mark.postgres
 def test_postgres_cancel_interrupts_sleep(pg_engine: SQLAlchemySourceEngine) -> None:
     assert_cancels_quickly(pg_engine, "SELECT pg_sleep(30)")
 
@@ -344,6 +351,10 @@ def test_sqlite_later_batch_that_does_not_fit_fails_naming_the_column(
         sqlite_engine.execute(Statement.plain(sql), batch_size=2) as execution,
     ):
         drain(execution)
+
+
+def test_sqlite_empty_result_keeps_its_columns(sqlite_engine: SQLAlchemySourceEngine) -> None:
+    assert fetch_table(sqlite_engine, "SELECT 1 AS a, 'x' AS b WHERE 0").schema.names == ["a", "b"]
 
 
 def test_sqlite_binds_use_question_marks(sqlite_engine: SQLAlchemySourceEngine) -> None:

@@ -2,7 +2,7 @@
 
 SQLAlchemy only pools connections (with pre-ping) and inspects catalogs; statements run on the raw DBAPI
 connection so results stream from server-side cursors (psycopg named cursors, pymysql `SSCursor`) and
-can be cancelled with each driver's own mechanism. Rows become Arrow batches through `arrow_rows`.
+can be cancelled with each driver's own mechanism. `RowBatcher` turns rows into Arrow batches.
 Executions start lazily, on the first use of `schema` or `batches()`, so the caller holds the
 `Execution` (and can cancel it) before any long-running work begins. `duckdb:///path` URLs are served
 by a non-sandboxed `DuckDBEngine`.
@@ -227,8 +227,7 @@ class SQLExecution(Execution):
         except self._driver.errors as exc:
             self._fail("failed", exc)
         self._batcher = RowBatcher(plans, self._batch_size)
-        if self._first_rows:
-            self._batcher.fix_schema(self._first_rows)
+        self._batcher.fix_schema(self._first_rows)
         return self._batcher
 
     def _plans(self) -> list[ColumnPlan]:
@@ -383,9 +382,7 @@ class RowBatcher:
         self.schema = pa.schema([pa.field(p.name, t) for p, t in zip(self._plans, self._types, strict=True)])
 
     def to_batch(self, rows: list[Any]) -> pa.RecordBatch:
-        """Convert rows to a batch of `self.schema`."""
-        if not self._types:
-            self.fix_schema(rows)
+        """Convert rows to a batch of `self.schema` (fixed by `fix_schema` first)."""
         columns = _transpose(rows, len(self._plans))
         arrays = []
         for plan, arrow_type, values in zip(self._plans, self._types, columns, strict=True):
