@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from openlytics.settings import Settings
 from openlytics.testing import LiveServer
 
-POSTGRES_URL = os.environ.get("OPENLYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "OPENLYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 MARIADB_URL = os.environ.get("OPENLYTICS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 METADATA_BACKENDS = os.environ.get("OPENLYTICS_TEST_METADATA", "sqlite,postgresql").split(",")
 
@@ -46,7 +48,9 @@ class FreshPostgresDatabase:
         engine.dispose()
 
 
-def make_settings(data_dir: Path, metadata: str, **overrides: object) -> tuple[Settings, FreshPostgresDatabase | None]:
+def make_settings(
+    data_dir: Path, metadata: str, **overrides: object
+) -> tuple[Settings, FreshPostgresDatabase | None]:
     """Settings for a test server on `data_dir` with the given metadata backend."""
     pg = FreshPostgresDatabase.create() if metadata == "postgresql" else None
     settings = Settings(
@@ -76,7 +80,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="session")
 def admin(server: LiveServer) -> Iterator[httpx.Client]:
     """An HTTP client authenticated as the bootstrap admin (a superadmin)."""
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.admin_key}"}, timeout=60) as c:
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.admin_key}"}, timeout=60
+    ) as c:
         yield c
 
 
@@ -113,7 +119,9 @@ def new_org(server: LiveServer, admin: httpx.Client) -> Iterator[Org]:
     keys = {"admin": body["api_key"]}
     ids = {"admin": body["admin"]["id"]}
     for role in ("editor", "viewer"):
-        user = org_admin.post("/api/v1/users", json={"email": f"{role}@{slug}.test", "name": role, "role": role})
+        user = org_admin.post(
+            "/api/v1/users", json={"email": f"{role}@{slug}.test", "name": role, "role": role}
+        )
         assert user.status_code == 201, user.text
         key = org_admin.post("/api/v1/api-keys", json={"name": role, "user_id": user.json()["id"]})
         assert key.status_code == 201, key.text

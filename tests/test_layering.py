@@ -14,14 +14,49 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "openlytics"
 
 RULES: dict[str, set[str]] = {
     # package -> banned top-level modules (or openlytics sub-packages)
-    "core": {"fastapi", "starlette", "duckdb", "uvicorn", "openlytics.api", "openlytics.dialects", "openlytics.client"},
+    "core": {
+        "fastapi",
+        "starlette",
+        "duckdb",
+        "uvicorn",
+        "openlytics.api",
+        "openlytics.dialects",
+        "openlytics.client",
+    },
     "engines": {"fastapi", "starlette", "openlytics.api", "openlytics.core.jobs", "openlytics.dialects"},
-    "results": {"fastapi", "starlette", "duckdb", "openlytics.api", "openlytics.core"},
+    "results": {
+        "fastapi",
+        "starlette",
+        "duckdb",
+        "openlytics.api",
+        "openlytics.core.jobs",
+        "openlytics.core.identity",
+    },
     "store": {"fastapi", "starlette", "duckdb", "openlytics.api", "openlytics.core"},
-    "client": {"fastapi", "starlette", "duckdb", "sqlalchemy", "uvicorn", "alembic", "openlytics.core",
-               "openlytics.api", "openlytics.engines", "openlytics.store", "openlytics.app", "openlytics.settings"},
-    "cli": {"fastapi", "starlette", "duckdb", "sqlalchemy", "openlytics.core", "openlytics.engines",
-            "openlytics.store", "openlytics.api"},
+    "client": {
+        "fastapi",
+        "starlette",
+        "duckdb",
+        "sqlalchemy",
+        "uvicorn",
+        "alembic",
+        "openlytics.core",
+        "openlytics.api",
+        "openlytics.engines",
+        "openlytics.store",
+        "openlytics.app",
+        "openlytics.settings",
+    },
+    "cli": {
+        "fastapi",
+        "starlette",
+        "duckdb",
+        "sqlalchemy",
+        "openlytics.core",
+        "openlytics.engines",
+        "openlytics.store",
+        "openlytics.api",
+    },
 }
 VENDOR_WORDS = ("tonalytica", "clicdata", "alooma", "serenytics", "thoughtspot", "redash")
 

@@ -110,7 +110,9 @@ class Openlytics:
         )
         failed, resubmitted = self.jobs.recover_after_restart()
         if failed or resubmitted:
-            log.warning("after restart: %d interrupted jobs failed, %d pending resubmitted", failed, resubmitted)
+            log.warning(
+                "after restart: %d interrupted jobs failed, %d pending resubmitted", failed, resubmitted
+            )
         if s.scheduler_enabled:
             self.scheduler.start()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from openlytics.app import Openlytics
 from openlytics.core.principal import Principal
@@ -36,7 +37,7 @@ SELECT i AS order_id,
 FROM range(1, 100001) AS t(i);
 """
 
-QUERIES = [
+QUERIES: list[dict[str, Any]] = [
     {
         "name": "Revenue by month",
         "description": "Monthly revenue over a date range.",
@@ -86,7 +87,8 @@ QUERIES = [
         "name": "Sales by category",
         "description": "Units and revenue per product category.",
         "sql": (
-            "SELECT p.category, sum(o.quantity) AS units, round(sum(o.quantity * p.unit_price), 2) AS revenue\n"
+            "SELECT p.category, sum(o.quantity) AS units,\n"
+            "       round(sum(o.quantity * p.unit_price), 2) AS revenue\n"
             "FROM orders o JOIN products p USING (product_id)\n"
             "GROUP BY 1 ORDER BY revenue DESC"
         ),

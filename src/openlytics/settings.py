@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_KEY = "openlytics-dev-secret-key-change-me"
+DEV_SECRET_KEY = "openlytics-dev-secret-key-change-me"  # noqa: S105 - refused outside dev mode
 
 
 class Settings(BaseSettings):

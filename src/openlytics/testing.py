@@ -1,7 +1,7 @@
 """A live openlytics server on a free loopback port, for tests (ours and users').
 
-    with LiveServer(Settings(data_dir=tmp_path)) as server:
-        client = Client(server.url, server.admin_key)
+with LiveServer(Settings(data_dir=tmp_path)) as server:
+    client = Client(server.url, server.admin_key)
 """
 
 from __future__ import annotations
@@ -43,9 +43,13 @@ class LiveServer:
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings, openlytics=self.core), log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings, openlytics=self.core), log_level="warning", lifespan="on"
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         """Start and wait until /healthz answers 200."""

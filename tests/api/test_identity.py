@@ -30,9 +30,16 @@ def test_me_describes_the_admin_and_their_organization(admin: httpx.Client) -> N
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer olk_not-a-key"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}],
+    [
+        {},
+        {"Authorization": "Bearer olk_not-a-key"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer"},
+    ],
 )
-def test_requests_without_a_valid_credential_get_401_json(server: LiveServer, headers: dict[str, str]) -> None:
+def test_requests_without_a_valid_credential_get_401_json(
+    server: LiveServer, headers: dict[str, str]
+) -> None:
     response = httpx.get(f"{server.url}/api/v1/queries", headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
@@ -53,7 +60,9 @@ def test_only_superadmins_create_organizations(new_org) -> None:
 
 def test_duplicate_organization_slug_is_a_conflict(admin: httpx.Client, new_org) -> None:
     slug = new_org.admin.get("/api/v1/organization").json()["slug"]
-    response = admin.post("/api/v1/organizations", json={"name": "again", "slug": slug, "admin_email": "b@x.test"})
+    response = admin.post(
+        "/api/v1/organizations", json={"name": "again", "slug": slug, "admin_email": "b@x.test"}
+    )
     assert response.status_code == 409
 
 
@@ -70,7 +79,9 @@ def test_nothing_crosses_organizations(admin: httpx.Client, new_org) -> None:
     assert new_org.admin_user_id not in admin_user_ids
     assert new_org.admin.get(f"/api/v1/users/{min(admin_user_ids)}").status_code == 404
     # Each organization has its own warehouse: a table made in one is invisible in the other.
-    admin.post("/api/v1/runs", json={"sql": "CREATE OR REPLACE TABLE only_default AS SELECT 1 AS x", "wait": 10})
+    admin.post(
+        "/api/v1/runs", json={"sql": "CREATE OR REPLACE TABLE only_default AS SELECT 1 AS x", "wait": 10}
+    )
     other = new_org.admin.post("/api/v1/runs", json={"sql": "SELECT * FROM only_default", "wait": 10})
     assert other.status_code == 400
     assert "only_default" in other.json()["error"]["message"]
@@ -84,7 +95,10 @@ def test_roles_limit_what_users_may_do(new_org) -> None:
     run = new_org.viewer.post(f"/api/v1/queries/{created.json()['id']}/run", json={"wait": 10})
     assert run.status_code == 200
     assert run.json()["result"]["rows"] == [{"x": 1}]
-    assert new_org.editor.post("/api/v1/data-sources", json={"name": "x", "url": "sqlite:///x.db"}).status_code == 403
+    assert (
+        new_org.editor.post("/api/v1/data-sources", json={"name": "x", "url": "sqlite:///x.db"}).status_code
+        == 403
+    )
     assert new_org.editor.post("/api/v1/users", json={"email": "z@z.test", "name": "z"}).status_code == 403
     assert new_org.viewer.get("/api/v1/users").status_code == 200
 
@@ -116,7 +130,12 @@ def test_disabled_users_lose_access(server: LiveServer, new_org) -> None:
     assert new_org.viewer.get("/api/v1/me").status_code == 200
     assert new_org.admin.delete(f"/api/v1/users/{new_org.viewer_user_id}").status_code == 204
     assert new_org.viewer.get("/api/v1/me").status_code == 401
-    assert new_org.admin.patch(f"/api/v1/users/{new_org.viewer_user_id}", json={"is_disabled": False}).status_code == 200
+    assert (
+        new_org.admin.patch(
+            f"/api/v1/users/{new_org.viewer_user_id}", json={"is_disabled": False}
+        ).status_code
+        == 200
+    )
     assert new_org.viewer.get("/api/v1/me").status_code == 200
 
 
@@ -148,7 +167,9 @@ def test_passwords_and_keys_are_not_stored_in_clear(server: LiveServer, new_org)
         user = s.get(User, new_org.viewer_user_id)
         assert user is not None and user.password_hash is not None
         assert user.password_hash.startswith("$argon2id$")
-        stored = [tuple(row) for row in s.execute(sa.select(ApiKey.key_hash, ApiKey.key_encrypted, ApiKey.prefix))]
+        stored = [
+            tuple(row) for row in s.execute(sa.select(ApiKey.key_hash, ApiKey.key_encrypted, ApiKey.prefix))
+        ]
     flat = " ".join(" ".join(map(str, row)) for row in stored)
     for key in new_org.keys.values():
         assert key not in flat
@@ -172,7 +193,8 @@ def test_bootstrap_is_idempotent_and_keeps_the_configured_key(tmp_path) -> None:
             assert users["total"] == 1
             assert (live.core.bootstrapped is not None) == (attempt == 0)
             login = httpx.post(
-                f"{live.url}/api/v1/session", json={"email": "boss@example.test", "password": "a long password"}
+                f"{live.url}/api/v1/session",
+                json={"email": "boss@example.test", "password": "a long password"},
             )
             assert login.status_code == 200
 

@@ -14,7 +14,12 @@ from openlytics.testing import LiveServer
 def test_query_lifecycle_create_edit_fork_archive(new_org) -> None:
     created = new_org.editor.post(
         "/api/v1/queries",
-        json={"name": "Orders", "sql": "SELECT 1 AS n", "description": "all orders", "tags": ["sales", "daily"]},
+        json={
+            "name": "Orders",
+            "sql": "SELECT 1 AS n",
+            "description": "all orders",
+            "tags": ["sales", "daily"],
+        },
     )
     assert created.status_code == 201
     q = created.json()
@@ -36,13 +41,21 @@ def test_list_searches_filters_by_tag_and_paginates(new_org) -> None:
     for i in range(7):
         new_org.editor.post(
             "/api/v1/queries",
-            json={"name": f"Report {i}", "sql": f"SELECT {i} AS v", "tags": ["even" if i % 2 == 0 else "odd"]},
+            json={
+                "name": f"Report {i}",
+                "sql": f"SELECT {i} AS v",
+                "tags": ["even" if i % 2 == 0 else "odd"],
+            },
         )
     new_org.editor.post("/api/v1/queries", json={"name": "Other", "sql": "SELECT 'needle_in_sql' AS s"})
     page1 = new_org.viewer.get("/api/v1/queries", params={"per_page": 3, "page": 1}).json()
     page3 = new_org.viewer.get("/api/v1/queries", params={"per_page": 3, "page": 3}).json()
     assert page1["total"] == 8 and len(page1["items"]) == 3 and len(page3["items"]) == 2
-    everything = {x["id"] for p in (1, 2, 3) for x in new_org.viewer.get("/api/v1/queries", params={"per_page": 3, "page": p}).json()["items"]}
+    everything = {
+        x["id"]
+        for p in (1, 2, 3)
+        for x in new_org.viewer.get("/api/v1/queries", params={"per_page": 3, "page": p}).json()["items"]
+    }
     assert len(everything) == 8
     assert new_org.viewer.get("/api/v1/queries", params={"tag": "even"}).json()["total"] == 4
     found = new_org.viewer.get("/api/v1/queries", params={"q": "NEEDLE"}).json()["items"]
@@ -109,30 +122,77 @@ def test_parameters_are_typed_bound_and_defaulted(new_org, param_query: dict) ->
     assert run.status_code == 200, run.text
     row = run.json()["result"]["rows"][0]
     assert row == {
-        "label": hostile, "doubled": 42, "day": "2024-02-29",
-        "start": "2024-01-01", "stop": "2024-01-31", "picked": 2,
+        "label": hostile,
+        "doubled": 42,
+        "day": "2024-02-29",
+        "start": "2024-01-01",
+        "stop": "2024-01-31",
+        "picked": 2,
     }
 
 
 @pytest.mark.parametrize(
     ("values", "field"),
     [
-        ({"day": "2024-01-01", "period": {"start": "2024-01-01", "end": "2024-01-02"}, "letters": ["a"]}, "label"),
-        ({"label": "x", "day": "yesterday", "period": {"start": "2024-01-01", "end": "2024-01-02"}, "letters": ["a"]}, "day"),
-        ({"label": "x", "n": "many", "day": "2024-01-01", "period": {"start": "2024-01-01", "end": "2024-01-02"}, "letters": ["a"]}, "n"),
-        ({"label": "x", "day": "2024-01-01", "period": {"start": "2024-01-01", "end": "2024-01-02"}, "letters": ["z"]}, "letters"),
-        ({"label": "x", "day": "2024-01-01", "period": {"start": "2024-01-01", "end": "2024-01-02"}, "letters": ["a"], "extra": 1}, "extra"),
+        (
+            {"day": "2024-01-01", "period": {"start": "2024-01-01", "end": "2024-01-02"}, "letters": ["a"]},
+            "label",
+        ),
+        (
+            {
+                "label": "x",
+                "day": "yesterday",
+                "period": {"start": "2024-01-01", "end": "2024-01-02"},
+                "letters": ["a"],
+            },
+            "day",
+        ),
+        (
+            {
+                "label": "x",
+                "n": "many",
+                "day": "2024-01-01",
+                "period": {"start": "2024-01-01", "end": "2024-01-02"},
+                "letters": ["a"],
+            },
+            "n",
+        ),
+        (
+            {
+                "label": "x",
+                "day": "2024-01-01",
+                "period": {"start": "2024-01-01", "end": "2024-01-02"},
+                "letters": ["z"],
+            },
+            "letters",
+        ),
+        (
+            {
+                "label": "x",
+                "day": "2024-01-01",
+                "period": {"start": "2024-01-01", "end": "2024-01-02"},
+                "letters": ["a"],
+                "extra": 1,
+            },
+            "extra",
+        ),
     ],
 )
-def test_missing_ill_typed_and_unknown_parameters_are_clear_errors(new_org, param_query: dict, values: dict, field: str) -> None:
-    response = new_org.viewer.post(f"/api/v1/queries/{param_query['id']}/run", json={"parameters": values, "wait": 5})
+def test_missing_ill_typed_and_unknown_parameters_are_clear_errors(
+    new_org, param_query: dict, values: dict, field: str
+) -> None:
+    response = new_org.viewer.post(
+        f"/api/v1/queries/{param_query['id']}/run", json={"parameters": values, "wait": 5}
+    )
     assert response.status_code == 422, response.text
     assert field in response.json()["error"]["message"]
 
 
 def test_query_keys_reach_only_their_query_and_its_results(server: LiveServer, new_org) -> None:
     mine = new_org.editor.post("/api/v1/queries", json={"name": "shared", "sql": "SELECT 7 AS seven"}).json()
-    other = new_org.editor.post("/api/v1/queries", json={"name": "private", "sql": "SELECT 8 AS eight"}).json()
+    other = new_org.editor.post(
+        "/api/v1/queries", json={"name": "private", "sql": "SELECT 8 AS eight"}
+    ).json()
     other_run = new_org.editor.post(f"/api/v1/queries/{other['id']}/run", json={"wait": 10}).json()
     issued = new_org.editor.post(f"/api/v1/queries/{mine['id']}/api-keys", json={})
     assert issued.status_code == 201 and issued.json()["query_id"] == mine["id"]

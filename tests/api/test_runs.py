@@ -41,16 +41,25 @@ def wait_until_started(client: httpx.Client, job_id: int) -> None:
 def test_fast_query_answers_with_rows_in_one_round_trip(new_org) -> None:
     response = new_org.editor.post(
         "/api/v1/runs",
-        json={"sql": "SELECT 1::INTEGER AS i, 2.5::DOUBLE AS f, 'x' AS s, true AS b, DATE '2024-01-02' AS d, "
-              "TIMESTAMP '2024-01-02 03:04:05' AS ts, 1.25::DECIMAL(10,2) AS dec, NULL AS nothing", "wait": 10},
+        json={
+            "sql": "SELECT 1::INTEGER AS i, 2.5::DOUBLE AS f, 'x' AS s, true AS b, DATE '2024-01-02' AS d, "
+            "TIMESTAMP '2024-01-02 03:04:05' AS ts, 1.25::DECIMAL(10,2) AS dec, NULL AS nothing",
+            "wait": 10,
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["job"]["status"] == 3 and body["job"]["status_name"] == "SUCCESS"
     result = body["result"]
     assert {c["name"]: c["type"] for c in result["columns"]} == {
-        "i": "integer", "f": "float", "s": "string", "b": "boolean", "d": "date",
-        "ts": "datetime", "dec": "decimal", "nothing": "null",
+        "i": "integer",
+        "f": "float",
+        "s": "string",
+        "b": "boolean",
+        "d": "date",
+        "ts": "datetime",
+        "dec": "decimal",
+        "nothing": "null",
     }
     row = result["rows"][0]
     assert row["i"] == 1 and row["f"] == 2.5 and row["s"] == "x" and row["b"] is True
@@ -78,7 +87,10 @@ def test_max_age_returns_a_cached_result_without_running(new_org) -> None:
     source_id = first["result"]["data_source_id"]
     new_org.editor.post(f"/api/v1/data-sources/{source_id}/invalidate-cache")
     after = new_org.editor.post("/api/v1/runs", json=body).json()
-    assert after["job"] is not None and after["result"]["id"] not in (first["result"]["id"], fresh["result"]["id"])
+    assert after["job"] is not None and after["result"]["id"] not in (
+        first["result"]["id"],
+        fresh["result"]["id"],
+    )
 
 
 def test_identical_running_queries_share_one_job(new_org) -> None:
@@ -117,7 +129,9 @@ def test_cancel_interrupts_a_running_postgres_statement(new_org) -> None:
     engine = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
     with engine.connect() as conn:
         sleeping = conn.execute(
-            sa.text("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'")
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'"
+            )
         ).scalar()
     engine.dispose()
     assert sleeping == 0
@@ -153,8 +167,11 @@ def test_slow_runs_answer_202_and_can_be_polled_to_success(new_org) -> None:
 def test_results_download_in_every_format_with_types(new_org) -> None:
     run = new_org.editor.post(
         "/api/v1/runs",
-        json={"sql": "SELECT range AS id, 'name ' || range AS name, range * 0.5 AS half, "
-              "DATE '2024-01-01' + range::INTEGER AS day FROM range(5000)", "wait": 30},
+        json={
+            "sql": "SELECT range AS id, 'name ' || range AS name, range * 0.5 AS half, "
+            "DATE '2024-01-01' + range::INTEGER AS day FROM range(5000)",
+            "wait": 30,
+        },
     ).json()
     result = run["result"]
     assert result["row_count"] == 5000 and result["rows"] is None  # too many to inline
@@ -162,7 +179,9 @@ def test_results_download_in_every_format_with_types(new_org) -> None:
 
     table = pa.ipc.open_stream(new_org.viewer.get(base, params={"format": "arrow"}).content).read_all()
     assert table.num_rows == 5000 and table.column_names == ["id", "name", "half", "day"]
-    assert pa.types.is_integer(table.schema.field("id").type) and pa.types.is_date(table.schema.field("day").type)
+    assert pa.types.is_integer(table.schema.field("id").type) and pa.types.is_date(
+        table.schema.field("day").type
+    )
 
     parquet = pq.read_table(io.BytesIO(new_org.viewer.get(base, params={"format": "parquet"}).content))
     assert parquet.num_rows == 5000 and parquet.column("name")[4999].as_py() == "name 4999"
@@ -196,7 +215,9 @@ def test_jobs_left_started_by_a_dead_server_fail_on_restart(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path / "data", scheduler_enabled=False)
     with LiveServer(settings) as live:
         headers = {"Authorization": f"Bearer {live.admin_key}"}
-        job_id = httpx.post(f"{live.url}/api/v1/runs", json={"sql": "SELECT 1", "wait": 10}, headers=headers).json()["job"]["id"]
+        job_id = httpx.post(
+            f"{live.url}/api/v1/runs", json={"sql": "SELECT 1", "wait": 10}, headers=headers
+        ).json()["job"]["id"]
         key = live.admin_key
     # Pretend the process died mid-query: the job is STARTED with nobody running it.
     from openlytics.store.db import Database
@@ -206,7 +227,9 @@ def test_jobs_left_started_by_a_dead_server_fail_on_restart(tmp_path) -> None:
         s.execute(sa.update(Job).where(Job.id == job_id).values(status=2, result_id=None, finished_at=None))
     db.dispose()
     with LiveServer(settings.model_copy(update={"admin_api_key": live.settings.admin_api_key})) as again:
-        job = httpx.get(f"{again.url}/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {key}"}).json()
+        job = httpx.get(
+            f"{again.url}/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {key}"}
+        ).json()
         assert job["status"] == 4 and "interrupted" in job["error"]
 
 
@@ -214,7 +237,9 @@ def test_concurrent_runs_all_succeed_and_the_server_keeps_serving(new_org) -> No
     errors: list[str] = []
 
     def worker(i: int) -> None:
-        response = new_org.editor.post("/api/v1/runs", json={"sql": f"SELECT {i} AS i, sum(range) FROM range(100000)", "wait": 30})
+        response = new_org.editor.post(
+            "/api/v1/runs", json={"sql": f"SELECT {i} AS i, sum(range) FROM range(100000)", "wait": 30}
+        )
         if response.status_code != 200 or response.json()["result"]["rows"][0]["i"] != i:
             errors.append(response.text)
 

@@ -24,7 +24,10 @@ def test_interval_schedule_refreshes_a_query(new_org) -> None:
     assert len({r["due_at"] for r in runs}) == len(runs)  # each due time fired once
     job = new_org.viewer.get(f"/api/v1/jobs/{runs[0]['job_id']}").json()
     assert job["query_id"] == q["id"]
-    assert new_org.editor.patch(f"/api/v1/schedules/{schedule['id']}", json={"enabled": False}).status_code == 200
+    assert (
+        new_org.editor.patch(f"/api/v1/schedules/{schedule['id']}", json={"enabled": False}).status_code
+        == 200
+    )
     assert new_org.editor.delete(f"/api/v1/schedules/{schedule['id']}").status_code == 204
 
 
@@ -52,6 +55,9 @@ def test_invalid_schedules_are_rejected(new_org, admin) -> None:
         response = new_org.editor.post("/api/v1/schedules", json=body)
         assert response.status_code == 422, (body, response.text)
     other_org_query = admin.post("/api/v1/queries", json={"name": "theirs", "sql": "SELECT 1"}).json()
-    assert new_org.editor.post(
-        "/api/v1/schedules", json={"target_id": other_org_query["id"], "interval_seconds": 60}
-    ).status_code == 404
+    assert (
+        new_org.editor.post(
+            "/api/v1/schedules", json={"target_id": other_org_query["id"], "interval_seconds": 60}
+        ).status_code
+        == 404
+    )

@@ -22,8 +22,16 @@ def pg_table() -> Iterator[str]:
     name = f"sales_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(POSTGRES_URL)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE TABLE {name} (id integer primary key, region text, amount numeric(10,2), at timestamptz)"))
-        conn.execute(sa.text(f"INSERT INTO {name} VALUES (1, 'north', 10.50, now()), (2, 'south', 20.25, now()), (3, 'north', 1.00, now())"))
+        conn.execute(
+            sa.text(
+                f"CREATE TABLE {name} (id integer primary key, region text, amount numeric(10,2), at timestamptz)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {name} VALUES (1, 'north', 10.50, now()), (2, 'south', 20.25, now()), (3, 'north', 1.00, now())"
+            )
+        )
     yield name
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE {name}"))
@@ -36,7 +44,9 @@ def mariadb_table() -> Iterator[str]:
     engine = sa.create_engine(MARIADB_URL)
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE TABLE {name} (id INT PRIMARY KEY, name VARCHAR(50), born DATE)"))
-        conn.execute(sa.text(f"INSERT INTO {name} VALUES (1, 'Ada', '1815-12-10'), (2, 'Alan', '1912-06-23')"))
+        conn.execute(
+            sa.text(f"INSERT INTO {name} VALUES (1, 'Ada', '1815-12-10'), (2, 'Alan', '1912-06-23')")
+        )
     yield name
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE {name}"))
@@ -53,7 +63,9 @@ def test_every_organization_has_its_warehouse_as_default(new_org) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_source_runs_queries_and_hides_its_password(server: LiveServer, new_org, pg_table: str) -> None:
+def test_postgres_source_runs_queries_and_hides_its_password(
+    server: LiveServer, new_org, pg_table: str
+) -> None:
     created = new_org.admin.post("/api/v1/data-sources", json={"name": "pg", "url": PG_WITH_PASSWORD})
     assert created.status_code == 201, created.text
     source = created.json()
@@ -67,8 +79,11 @@ def test_postgres_source_runs_queries_and_hides_its_password(server: LiveServer,
 
     run = new_org.editor.post(
         "/api/v1/runs",
-        json={"sql": f"SELECT region, sum(amount) AS total FROM {pg_table} GROUP BY region ORDER BY region",
-              "data_source_id": source["id"], "wait": 10},
+        json={
+            "sql": f"SELECT region, sum(amount) AS total FROM {pg_table} GROUP BY region ORDER BY region",
+            "data_source_id": source["id"],
+            "wait": 10,
+        },
     )
     assert run.status_code == 200, run.text
     result = run.json()["result"]
@@ -79,7 +94,10 @@ def test_postgres_source_runs_queries_and_hides_its_password(server: LiveServer,
     tables = new_org.viewer.get(f"/api/v1/data-sources/{source['id']}/schema").json()["tables"]
     mine = next(t for t in tables if t["name"] == pg_table)
     assert {c["name"]: c["type"] for c in mine["columns"]} == {
-        "id": "integer", "region": "string", "amount": "decimal", "at": "datetime",
+        "id": "integer",
+        "region": "string",
+        "amount": "decimal",
+        "at": "datetime",
     }
 
 
@@ -96,7 +114,9 @@ def test_mariadb_source_runs_queries_with_parameters(new_org, mariadb_table: str
             "parameters": [{"name": "after", "type": "date"}],
         },
     ).json()
-    run = new_org.viewer.post(f"/api/v1/queries/{query['id']}/run", json={"parameters": {"after": "1900-01-01"}, "wait": 10})
+    run = new_org.viewer.post(
+        f"/api/v1/queries/{query['id']}/run", json={"parameters": {"after": "1900-01-01"}, "wait": 10}
+    )
     assert run.status_code == 200, run.text
     assert run.json()["result"]["rows"] == [{"name": "Alan", "born": "1912-06-23"}]
 
@@ -108,12 +128,16 @@ def test_dead_database_answers_502_and_the_server_keeps_serving(new_org) -> None
     tested = new_org.admin.post(f"/api/v1/data-sources/{source['id']}/test")
     assert tested.status_code == 502
     assert tested.json()["error"]["code"] == "source_unavailable"
-    run = new_org.editor.post("/api/v1/runs", json={"sql": "SELECT 1", "data_source_id": source["id"], "wait": 10})
+    run = new_org.editor.post(
+        "/api/v1/runs", json={"sql": "SELECT 1", "data_source_id": source["id"], "wait": 10}
+    )
     assert run.status_code == 502
     assert new_org.viewer.get("/api/v1/me").status_code == 200
 
 
-def test_sqlite_files_are_allowed_only_under_configured_directories(server: LiveServer, new_org, tmp_path) -> None:
+def test_sqlite_files_are_allowed_only_under_configured_directories(
+    server: LiveServer, new_org, tmp_path
+) -> None:
     inside = server.settings.data_dir.parent / f"shop-{uuid.uuid4().hex[:6]}.db"
     with sqlite3.connect(inside) as conn:
         conn.execute("CREATE TABLE items (name TEXT, price REAL)")
@@ -121,10 +145,13 @@ def test_sqlite_files_are_allowed_only_under_configured_directories(server: Live
     ok = new_org.admin.post("/api/v1/data-sources", json={"name": "shop", "url": f"sqlite:///{inside}"})
     assert ok.status_code == 201, ok.text
     run = new_org.editor.post(
-        "/api/v1/runs", json={"sql": "SELECT name FROM items ORDER BY price", "data_source_id": ok.json()["id"], "wait": 10}
+        "/api/v1/runs",
+        json={"sql": "SELECT name FROM items ORDER BY price", "data_source_id": ok.json()["id"], "wait": 10},
     )
     assert run.json()["result"]["rows"] == [{"name": "pen"}, {"name": "lamp"}]
-    refused = new_org.admin.post("/api/v1/data-sources", json={"name": "etc", "url": "sqlite:////etc/passwd.db"})
+    refused = new_org.admin.post(
+        "/api/v1/data-sources", json={"name": "etc", "url": "sqlite:////etc/passwd.db"}
+    )
     assert refused.status_code == 422
     assert refused.json()["error"]["details"]["field"] == "url"
 
@@ -137,17 +164,32 @@ def test_unsupported_urls_are_rejected(new_org, url: str) -> None:
 
 
 def test_source_names_are_unique_and_options_validated(new_org) -> None:
-    assert new_org.admin.post("/api/v1/data-sources", json={"name": "Warehouse", "url": MARIADB_PLAIN}).status_code == 409
-    bad = new_org.admin.post("/api/v1/data-sources", json={"name": "m", "url": MARIADB_PLAIN, "options": {"timeout": -1}})
+    assert (
+        new_org.admin.post(
+            "/api/v1/data-sources", json={"name": "Warehouse", "url": MARIADB_PLAIN}
+        ).status_code
+        == 409
+    )
+    bad = new_org.admin.post(
+        "/api/v1/data-sources", json={"name": "m", "url": MARIADB_PLAIN, "options": {"timeout": -1}}
+    )
     assert bad.status_code == 422
 
 
 def test_warehouse_schema_lists_tables_with_types(new_org) -> None:
     new_org.editor.post(
         "/api/v1/runs",
-        json={"sql": "CREATE TABLE t AS SELECT 1::INTEGER AS i, 'x' AS s, DATE '2024-01-02' AS d, 1.5::DOUBLE AS f", "wait": 10},
+        json={
+            "sql": "CREATE TABLE t AS SELECT 1::INTEGER AS i, 'x' AS s, DATE '2024-01-02' AS d, 1.5::DOUBLE AS f",
+            "wait": 10,
+        },
     )
     source_id = new_org.viewer.get("/api/v1/data-sources").json()["items"][0]["id"]
     tables = new_org.viewer.get(f"/api/v1/data-sources/{source_id}/schema").json()["tables"]
     t = next(t for t in tables if t["name"] == "t")
-    assert {c["name"]: c["type"] for c in t["columns"]} == {"i": "integer", "s": "string", "d": "date", "f": "float"}
+    assert {c["name"]: c["type"] for c in t["columns"]} == {
+        "i": "integer",
+        "s": "string",
+        "d": "date",
+        "f": "float",
+    }

@@ -59,9 +59,7 @@ def install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "request"
-        return error_response(
-            "invalid_input", f"{field}: {first.get('msg', 'invalid')}", {"field": field}
-        )
+        return error_response("invalid_input", f"{field}: {first.get('msg', 'invalid')}", {"field": field})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from openlytics.core.errors import (
@@ -62,7 +62,7 @@ class IdentityService:
         box: SecretBox,
         *,
         session_ttl: timedelta = timedelta(days=14),
-        on_organization_created: Callable[[Session, Organization], None] | None = None,
+        on_organization_created: Callable[[Session, Organization], object] | None = None,
     ) -> None:
         self.db = db
         self.box = box
@@ -101,9 +101,7 @@ class IdentityService:
         # Idempotent restarts: the configured key keeps working, and is not duplicated.
         if s.scalar(select(ApiKey).where(ApiKey.key_hash == token_hash(key))) is not None:
             return
-        admin = s.scalar(
-            select(User).where(User.email == admin_email.lower(), User.is_superadmin.is_(True))
-        )
+        admin = s.scalar(select(User).where(User.email == admin_email.lower(), User.is_superadmin.is_(True)))
         if admin is not None:
             s.add(self._key_record(admin.org_id, admin.id, None, "bootstrap", key))
 
@@ -302,7 +300,7 @@ class IdentityService:
                 user.role = _role(role).value
             if password is not None:
                 user.password_hash = hash_password(_password(password))
-                s.execute(LoginSession.__table__.delete().where(LoginSession.user_id == user.id))
+                s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
             if is_disabled is not None:
                 if is_disabled and is_self:
                     raise InvalidInputError("is_disabled", "you cannot disable yourself")
@@ -393,7 +391,7 @@ class IdentityService:
             return IssuedKey(record, key)
 
     def reveal_query_key(self, principal: Principal, query_id: int) -> str | None:
-        """The plaintext of the newest key of a query, for dialects that show it (Redash)."""
+        """The plaintext of the newest key of a query, for dialects whose query objects show it."""
         principal.require(Action.READ, f"query {query_id}")
         with self.db.session() as s:
             record = s.scalar(

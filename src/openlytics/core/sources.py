@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,16 +26,14 @@ WAREHOUSE_NAME = "Warehouse"
 EngineFactory = Callable[[str, str | None, Path | None], SourceEngine]
 
 
-class EngineCache:
+class EngineCache(Protocol):
     """The subset of `engines.registry.EnginePool` this service needs."""
 
-    def get(self, key: Any, factory: Callable[[], SourceEngine]) -> SourceEngine:  # pragma: no cover
+    def get(self, key: Any, factory: Callable[[], SourceEngine]) -> SourceEngine:
         """The cached engine for `key`, created by `factory` if absent."""
-        raise NotImplementedError
 
-    def discard(self, key: Any) -> None:  # pragma: no cover
+    def discard(self, key: Any) -> None:
         """Close and forget the engine for `key`."""
-        raise NotImplementedError
 
 
 class DataSourceService:
@@ -189,7 +188,7 @@ class DataSourceService:
         source = self.get(principal, source_id)
         self.engine(source).test_connection()
 
-    def schema(self, principal: Principal, source_id: int) -> list[TableInfo]:
+    def schema(self, principal: Principal, source_id: int) -> builtins.list[TableInfo]:
         """Tables and columns of a source."""
         source = self.get(principal, source_id)
         if principal.is_query_key:
@@ -229,7 +228,13 @@ class DataSourceService:
         return parsed
 
 
-SQL_DIALECTS = {WAREHOUSE_KIND: "duckdb", "duckdb": "duckdb", "postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
+SQL_DIALECTS = {
+    WAREHOUSE_KIND: "duckdb",
+    "duckdb": "duckdb",
+    "postgresql": "postgresql",
+    "mysql": "mysql",
+    "sqlite": "sqlite",
+}
 
 
 def sql_dialect(kind: str) -> str | None:

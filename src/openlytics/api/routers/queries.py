@@ -73,7 +73,9 @@ def get_query(query_id: int, app: App, principal: CurrentPrincipal) -> dict[str,
 
 
 @router.patch("/queries/{query_id}")
-def update_query(query_id: int, body: QueryChangesBody, app: App, principal: CurrentPrincipal) -> dict[str, Any]:
+def update_query(
+    query_id: int, body: QueryChangesBody, app: App, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """Edit a query."""
     changes = body.model_dump(exclude_unset=True)
     return ser.query(app.queries.update(principal, query_id, **changes))
@@ -93,7 +95,9 @@ def fork_query(query_id: int, app: App, principal: CurrentPrincipal) -> dict[str
 
 
 @router.post("/queries/{query_id}/run")
-def run_query(query_id: int, app: App, principal: CurrentPrincipal, body: RunBody | None = None) -> JSONResponse:
+def run_query(
+    query_id: int, app: App, principal: CurrentPrincipal, body: RunBody | None = None
+) -> JSONResponse:
     """Run a saved query with parameter values; see `POST /runs` for the answer."""
     body = body or RunBody()
     outcome = app.jobs.run_saved(

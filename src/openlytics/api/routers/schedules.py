@@ -87,7 +87,9 @@ def trigger_schedule(schedule_id: int, app: App, principal: CurrentPrincipal) ->
 
 
 @router.get("/schedules/{schedule_id}/runs")
-def schedule_runs(schedule_id: int, app: App, principal: CurrentPrincipal, paging: PageParams) -> dict[str, Any]:
+def schedule_runs(
+    schedule_id: int, app: App, principal: CurrentPrincipal, paging: PageParams
+) -> dict[str, Any]:
     """Firings of a schedule, newest first."""
     items, total = app.schedules.runs(principal, schedule_id, page=paging.page, per_page=paging.per_page)
     return {

@@ -42,7 +42,12 @@ class NewQueryKeyBody(Body):
 def list_users(app: App, principal: CurrentPrincipal, paging: PageParams) -> dict[str, Any]:
     """Users of the organization."""
     users, total = app.identity.list_users(principal, page=paging.page, per_page=paging.per_page)
-    return {"items": [ser.user(u) for u in users], "page": paging.page, "per_page": paging.per_page, "total": total}
+    return {
+        "items": [ser.user(u) for u in users],
+        "page": paging.page,
+        "per_page": paging.per_page,
+        "total": total,
+    }
 
 
 @router.post("/users", status_code=201)
@@ -78,7 +83,12 @@ def list_api_keys(
     keys, total = app.identity.list_api_keys(
         principal, user_id=user_id, page=paging.page, per_page=paging.per_page
     )
-    return {"items": [ser.api_key(k) for k in keys], "page": paging.page, "per_page": paging.per_page, "total": total}
+    return {
+        "items": [ser.api_key(k) for k in keys],
+        "page": paging.page,
+        "per_page": paging.per_page,
+        "total": total,
+    }
 
 
 @router.post("/api-keys", status_code=201)
@@ -95,6 +105,8 @@ def revoke_api_key(key_id: int, app: App, principal: CurrentPrincipal) -> Respon
 
 
 @router.post("/queries/{query_id}/api-keys", status_code=201)
-def create_query_key(query_id: int, body: NewQueryKeyBody, app: App, principal: CurrentPrincipal) -> dict[str, Any]:
+def create_query_key(
+    query_id: int, body: NewQueryKeyBody, app: App, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """A key that reaches only this query and its results."""
     return ser.issued_key(app.identity.create_query_key(principal, query_id, name=body.name))

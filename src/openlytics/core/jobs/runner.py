@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from openlytics.core.errors import OpenlyticsError, QueryCancelledError, QueryTimeoutError
 from openlytics.core.jobs.codec import decode_statement
@@ -93,10 +94,13 @@ class JobRunner:
 
     def _claim(self, job_id: int) -> tuple[Job, DataSource, str] | None:
         with self.db.session() as s:
-            claimed = s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == int(JobStatus.PENDING))
-                .values(status=int(JobStatus.STARTED), started_at=utcnow(), worker=self.worker_name)
+            claimed = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == int(JobStatus.PENDING))
+                    .values(status=int(JobStatus.STARTED), started_at=utcnow(), worker=self.worker_name)
+                ),
             ).rowcount
             if not claimed:
                 return None

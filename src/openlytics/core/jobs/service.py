@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import threading
@@ -9,10 +10,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -163,7 +164,9 @@ class JobService:
             cached = self._cached(source.id, query_hash, max_age)
             if cached is not None:
                 return RunOutcome(None, cached)
-        job, created = self._job_for(principal, source, query_hash, encoded, values, query_id, timeout, schedule_id)
+        job, created = self._job_for(
+            principal, source, query_hash, encoded, values, query_id, timeout, schedule_id
+        )
         if created:
             self.dispatcher.submit(job.id)
         job = self.wait(job.id, min(wait, self.max_wait))
@@ -306,7 +309,7 @@ class JobService:
         result = self.get_result(principal, result_id)
         return result, str(self.results.absolute(result.path))
 
-    def inline_rows(self, result: QueryResult) -> list[dict[str, Any]] | None:
+    def inline_rows(self, result: QueryResult) -> builtins.list[dict[str, Any]] | None:
         """The rows as JSON-ready dicts when the result is small enough to inline, else None."""
         if result.row_count > self.inline_limit:
             return None
@@ -315,15 +318,18 @@ class JobService:
     def recover_after_restart(self) -> tuple[int, int]:
         """Fail jobs a dead process left STARTED and resubmit PENDING ones; (failed, resubmitted)."""
         with self.db.session() as s:
-            failed = s.execute(
-                update(Job)
-                .where(Job.status == int(JobStatus.STARTED))
-                .values(
-                    status=int(JobStatus.FAILURE),
-                    error="interrupted: the server stopped while the query ran; run it again",
-                    error_code="interrupted",
-                    finished_at=utcnow(),
-                )
+            failed = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(Job)
+                    .where(Job.status == int(JobStatus.STARTED))
+                    .values(
+                        status=int(JobStatus.FAILURE),
+                        error="interrupted: the server stopped while the query ran; run it again",
+                        error_code="interrupted",
+                        finished_at=utcnow(),
+                    )
+                ),
             ).rowcount
             pending = list(s.scalars(select(Job.id).where(Job.status == int(JobStatus.PENDING))))
         for job_id in pending:

@@ -1,4 +1,4 @@
-"""Job status codes (the Redash numbering, which every dialect can reuse)."""
+"""Job status codes; the numbering is the one vendor dialects of job-polling APIs expect."""
 
 from __future__ import annotations
 
