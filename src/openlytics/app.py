@@ -119,6 +119,7 @@ class Openlytics:
     def stop(self) -> None:
         """Stop the scheduler and executor and close engines and connections."""
         self.scheduler.stop()
-        self.executor.shutdown(wait=False)
+        self.runner.interrupt_all("shutdown")
+        self.executor.shutdown(wait=True)
         self.engines.close_all()
         self.db.dispose()

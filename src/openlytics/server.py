@@ -51,6 +51,7 @@ def serve(
     from openlytics.api.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = build_settings(host=host, port=port, data_dir=data_dir)
     core = Openlytics(settings)
 

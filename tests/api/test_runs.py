@@ -249,3 +249,22 @@ def test_concurrent_runs_all_succeed_and_the_server_keeps_serving(new_org) -> No
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_stopping_the_server_interrupts_running_jobs_instead_of_leaving_them_started(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", scheduler_enabled=False)
+    live = LiveServer(settings).start()
+    headers = {"Authorization": f"Bearer {live.admin_key}"}
+    job_id = httpx.post(f"{live.url}/api/v1/runs", json={"sql": SLOW_SQL, "wait": 0}, headers=headers).json()["job"]["id"]
+    with httpx.Client(base_url=live.url, headers=headers) as c:
+        wait_until_started(c, job_id)
+    t0 = time.monotonic()
+    live.stop()
+    assert time.monotonic() - t0 < 10
+    from openlytics.store.db import Database
+
+    db = Database(settings.metadata_url)
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        assert job is not None and job.status == 4 and job.error_code == "interrupted"
+    db.dispose()

@@ -24,7 +24,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "result_too_large": 413,
     "rate_limited": 429,
     "query_failed": 400,
-    "interrupted": 500,
+    "interrupted": 503,
     "source_unavailable": 502,
     "query_timeout": 504,
     "not_implemented": 501,

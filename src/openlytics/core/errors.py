@@ -105,6 +105,15 @@ class QueryCancelledError(OpenlyticsError, TerminalError):
         super().__init__("query was cancelled")
 
 
+class InterruptedJobError(OpenlyticsError, TransientError):
+    """A job was stopped because its process stopped; running it again may succeed."""
+
+    code = "interrupted"
+
+    def __init__(self) -> None:
+        super().__init__("interrupted: the server stopped while the query ran; run it again")
+
+
 class ResultTooLargeError(OpenlyticsError, TerminalError):
     """A result passed the configured row or byte limit."""
 

@@ -12,7 +12,12 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
 
-from openlytics.core.errors import OpenlyticsError, QueryCancelledError, QueryTimeoutError
+from openlytics.core.errors import (
+    InterruptedJobError,
+    OpenlyticsError,
+    QueryCancelledError,
+    QueryTimeoutError,
+)
 from openlytics.core.jobs.codec import decode_statement
 from openlytics.core.jobs.events import JobEvents
 from openlytics.core.jobs.status import JobStatus
@@ -66,6 +71,8 @@ class JobRunner:
         except QueryCancelledError as exc:
             if running.reason == "timeout":
                 self._fail(job_id, QueryTimeoutError(job.timeout or 0))
+            elif running.reason == "shutdown":
+                self._fail(job_id, InterruptedJobError())
             else:
                 self._finish(job_id, JobStatus.CANCELLED, exc)
         except OpenlyticsError as exc:
@@ -91,6 +98,12 @@ class JobRunner:
         if execution is not None:
             execution.cancel()
         return True
+
+    def interrupt_all(self, reason: str = "shutdown") -> int:
+        """Interrupt every job running here (the server is stopping); how many were."""
+        with self._lock:
+            job_ids = list(self._running)
+        return sum(self.interrupt(job_id, reason) for job_id in job_ids)
 
     def _claim(self, job_id: int) -> tuple[Job, DataSource, str] | None:
         with self.db.session() as s:

@@ -16,7 +16,12 @@ import pyarrow as pa
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from openlytics.core.errors import (
+    InterruptedJobError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from openlytics.core.jobs.codec import encode_statement
 from openlytics.core.jobs.dispatcher import JobDispatcher
 from openlytics.core.jobs.events import JobEvents
@@ -325,8 +330,8 @@ class JobService:
                     .where(Job.status == int(JobStatus.STARTED))
                     .values(
                         status=int(JobStatus.FAILURE),
-                        error="interrupted: the server stopped while the query ran; run it again",
-                        error_code="interrupted",
+                        error=InterruptedJobError().message,
+                        error_code=InterruptedJobError.code,
                         finished_at=utcnow(),
                     )
                 ),
