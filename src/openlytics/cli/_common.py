@@ -13,8 +13,16 @@ from rich.markup import escape
 from openlytics.client import Client, OpenlyticsError, TransportError
 from openlytics.client._config import API_KEY_ENV, URL_ENV
 
-console = Console()
-errors = Console(stderr=True)
+
+def console() -> Console:
+    """A console on stdout, built per use so the terminal width (and $COLUMNS) is read each time."""
+    return Console()
+
+
+def errors() -> Console:
+    """A console on stderr, for errors and progress."""
+    return Console(stderr=True)
+
 
 UrlOption = Annotated[
     str | None,
@@ -30,7 +38,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def fail(message: str, code: str | None = None) -> NoReturn:
     """Print one red line to stderr and exit 1."""
     prefix = f"[{code}] " if code else ""
-    errors.print(f"[bold red]Error:[/] [red]{escape(prefix + message)}[/]", soft_wrap=True)
+    errors().print(f"[bold red]Error:[/] [red]{escape(prefix + message)}[/]", soft_wrap=True)
     raise typer.Exit(1)
 
 

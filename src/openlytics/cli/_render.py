@@ -37,7 +37,7 @@ def plain(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     """Print a model, list or value as indented JSON."""
-    console.print_json(json.dumps(plain(value), default=str))
+    console().print_json(json.dumps(plain(value), default=str))
 
 
 def cell(value: Any) -> Text:
@@ -64,8 +64,8 @@ def print_models(items: Iterable[Any], columns: Sequence[str], *, title: str | N
     for item in items:
         table.add_row(*(cell(getattr(item, name)) for name in columns))
         count += 1
-    table.caption = f"{count} {'row' if count == 1 else 'rows'}"
-    console.print(table)
+    console().print(table)
+    console().print(f"{count} {'row' if count == 1 else 'rows'}", style="dim")
 
 
 def print_model(item: Any) -> None:
@@ -76,7 +76,7 @@ def print_model(item: Any) -> None:
     for field in dataclasses.fields(item):
         if field.name != "raw":
             table.add_row(field.name, cell(getattr(item, field.name)))
-    console.print(table)
+    console().print(table)
 
 
 def print_rows(
@@ -91,7 +91,8 @@ def print_rows(
         table.add_row(*(cell(row.get(name)) for name in columns))
     if total > len(shown):
         table.add_row(*(Text("…", style="dim") for _ in columns))
-        table.caption = f"{len(shown):,} of {total:,} rows shown (use --output FILE or --format csv)"
+        summary = f"{len(shown):,} of {total:,} rows shown (use --output FILE or --format csv for all)"
     else:
-        table.caption = f"{total:,} {'row' if total == 1 else 'rows'}"
-    console.print(table)
+        summary = f"{total:,} {'row' if total == 1 else 'rows'}"
+    console().print(table)
+    console().print(summary, style="dim", soft_wrap=True)

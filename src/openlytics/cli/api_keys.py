@@ -42,8 +42,9 @@ def create_key(
     """Create an API key and print its secret (shown only this once)."""
     with connect(url, api_key) as client:
         key = client.api_keys.create(name, user_id=user_id, expires_at=expires_at)
-    console.print(f"Created API key [bold]{key.id}[/] ({key.name}). Keep the secret, it is not shown again:")
-    console.print(key.key, style="bold green", highlight=False, soft_wrap=True)
+    out = console()
+    out.print(f"Created API key [bold]{key.id}[/] ({key.name}). Keep the secret, it is not shown again:")
+    out.print(key.key, style="bold green", highlight=False, soft_wrap=True)
 
 
 @app.command("revoke")
@@ -55,4 +56,4 @@ def revoke_key(
     """Revoke an API key."""
     with connect(url, api_key) as client:
         client.api_keys.revoke(key_id)
-    console.print(f"Revoked API key [bold]{key_id}[/].")
+    console().print(f"Revoked API key [bold]{key_id}[/].")

@@ -39,7 +39,7 @@ def add_source(
     options: dict[str, Any] | None = {"timeout": timeout} if timeout is not None else None
     with connect(url, api_key) as client:
         source = client.data_sources.create(name, source_url, options=options)
-    console.print(f"Added data source [bold]{source.id}[/] ({source.name}, {source.kind}).")
+    console().print(f"Added data source [bold]{source.id}[/] ({source.name}, {source.kind}).")
 
 
 @app.command("test")
@@ -47,7 +47,7 @@ def test_source(source_id: IdArgument, url: UrlOption = None, api_key: ApiKeyOpt
     """Check that a data source answers."""
     with connect(url, api_key) as client:
         client.data_sources.test(source_id)
-    console.print(f"Data source [bold]{source_id}[/] is reachable.", style="green")
+    console().print(f"Data source [bold]{source_id}[/] is reachable.", style="green")
 
 
 @app.command("schema")
@@ -66,4 +66,4 @@ def show_schema(
         branch = tree.add(f"[bold]{qualified}[/] [dim]{table.kind}[/]")
         for column in table.columns:
             branch.add(f"{column.name} [dim]{column.type}[/]")
-    console.print(tree)
+    console().print(tree)

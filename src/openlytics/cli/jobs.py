@@ -32,4 +32,4 @@ def cancel_job(job_id: IdArgument, url: UrlOption = None, api_key: ApiKeyOption 
     """Cancel a running job."""
     with connect(url, api_key) as client:
         job = client.jobs.cancel(job_id)
-    console.print(f"Job [bold]{job.id}[/] is {job.status_name}.")
+    console().print(f"Job [bold]{job.id}[/] is {job.status_name}.")

@@ -36,7 +36,7 @@ def me(url: UrlOption = None, api_key: ApiKeyOption = None, json: JsonOption = F
         return
     if identity.user is not None:
         print_model(identity.user)
-    console.print(
+    console().print(
         f"organization: [bold]{identity.organization.name}[/] ({identity.organization.slug}), "
         f"credential: {identity.credential}"
     )
@@ -45,7 +45,7 @@ def me(url: UrlOption = None, api_key: ApiKeyOption = None, json: JsonOption = F
 @app.command("version")
 def version() -> None:
     """Print the version."""
-    console.print(f"openlytics {__version__}")
+    console().print(f"openlytics {__version__}")
 
 
 if __name__ == "__main__":

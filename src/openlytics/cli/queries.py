@@ -47,4 +47,4 @@ def show_query(
         print_json(query)
         return
     print_model(query)
-    console.print(Syntax(query.sql, "sql", word_wrap=True))
+    console().print(Syntax(query.sql, "sql", word_wrap=True))

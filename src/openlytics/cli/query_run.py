@@ -140,7 +140,7 @@ def download_progress(label: str) -> Iterator[Any]:
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=errors, transient=False) as progress:
+    with Progress(*columns, console=errors(), transient=False) as progress:
         task = progress.add_task(label, total=None)
 
         def update(done: int, total: int | None) -> None:
@@ -152,4 +152,4 @@ def download_progress(label: str) -> Iterator[Any]:
 def _save(result: QueryResult, output: Path) -> None:
     with download_progress(output.name) as progress:
         written = result.download(output, progress=progress)
-    errors.print(f"Saved {result.row_count:,} rows ({written:,} bytes) to {output}")
+    errors().print(f"Saved {result.row_count:,} rows ({written:,} bytes) to {output}")

@@ -35,4 +35,4 @@ def trigger_schedule(
     with connect(url, api_key) as client:
         run = client.schedules.trigger(schedule_id)
     job = f", job {run.job_id}" if run.job_id is not None else ""
-    console.print(f"Triggered schedule [bold]{schedule_id}[/] (run {run.id}{job}).")
+    console().print(f"Triggered schedule [bold]{schedule_id}[/] (run {run.id}{job}).")

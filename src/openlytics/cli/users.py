@@ -38,7 +38,7 @@ def create_user(
     """Add a user."""
     with connect(url, api_key) as client:
         user = client.users.create(email, name, role=role, password=password)
-    console.print(f"Created user [bold]{user.id}[/] ({user.email}, {user.role}).")
+    console().print(f"Created user [bold]{user.id}[/] ({user.email}, {user.role}).")
 
 
 @app.command("update")
@@ -67,4 +67,4 @@ def disable_user(
     """Disable a user: their keys and sessions stop working."""
     with connect(url, api_key) as client:
         user = client.users.disable(user_id)
-    console.print(f"Disabled user [bold]{user.id}[/] ({user.email}).")
+    console().print(f"Disabled user [bold]{user.id}[/] ({user.email}).")
