@@ -8,9 +8,8 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import select, update
 
 from openlytics.core.errors import (
     InterruptedJobError,
@@ -20,10 +19,11 @@ from openlytics.core.errors import (
 )
 from openlytics.core.jobs.codec import decode_statement
 from openlytics.core.jobs.events import JobEvents
+from openlytics.core.jobs.outcome import RunOutcome
 from openlytics.core.jobs.status import JobStatus
 from openlytics.core.sources import DataSourceService
 from openlytics.engines.base import Execution
-from openlytics.results.store import ResultStore
+from openlytics.results.store import ResultStore, StoredResult
 from openlytics.store.db import Database
 from openlytics.store.models import DataSource, Job, Organization, Query, QueryResult
 from openlytics.store.types import utcnow
@@ -66,26 +66,28 @@ class JobRunner:
             timer = threading.Timer(job.timeout, self.interrupt, (job_id, "timeout"))
             timer.daemon = True
             timer.start()
+        outcome: RunOutcome | None = None
         try:
-            self._execute(job, source, org_uuid, running)
+            outcome = self._execute(job, source, org_uuid, running)
         except QueryCancelledError as exc:
             if running.reason == "timeout":
-                self._fail(job_id, QueryTimeoutError(job.timeout or 0))
+                outcome = self._finish(job, JobStatus.FAILURE, QueryTimeoutError(job.timeout or 0))
             elif running.reason == "shutdown":
-                self._fail(job_id, InterruptedJobError())
+                outcome = self._finish(job, JobStatus.FAILURE, InterruptedJobError())
             else:
-                self._finish(job_id, JobStatus.CANCELLED, exc)
+                outcome = self._finish(job, JobStatus.CANCELLED, exc)
         except OpenlyticsError as exc:
-            self._fail(job_id, exc)
+            outcome = self._finish(job, JobStatus.FAILURE, exc)
         except Exception as exc:  # a bug must not leave the job STARTED forever
             log.exception("job %s failed unexpectedly", job_id)
-            self._fail(job_id, OpenlyticsError(f"internal error: {type(exc).__name__}: {exc}"))
+            error = OpenlyticsError(f"internal error: {type(exc).__name__}: {exc}")
+            outcome = self._finish(job, JobStatus.FAILURE, error)
         finally:
             if timer is not None:
                 timer.cancel()
             with self._lock:
                 self._running.pop(job_id, None)
-            self.events.notify(job_id)
+            self.events.notify(job_id, outcome)
 
     def interrupt(self, job_id: int, reason: str = "cancelled") -> bool:
         """Interrupt a job running here; False when it is not running in this process."""
@@ -106,26 +108,24 @@ class JobRunner:
         return sum(self.interrupt(job_id, reason) for job_id in job_ids)
 
     def _claim(self, job_id: int) -> tuple[Job, DataSource, str] | None:
+        # One compare-and-set: only a PENDING job is taken, so a cancelled one never starts.
         with self.db.session() as s:
-            claimed = cast(
-                CursorResult[Any],
-                s.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.status == int(JobStatus.PENDING))
-                    .values(status=int(JobStatus.STARTED), started_at=utcnow(), worker=self.worker_name)
-                ),
-            ).rowcount
-            if not claimed:
+            job = s.scalar(
+                update(Job)
+                .where(Job.id == job_id, Job.status == int(JobStatus.PENDING))
+                .values(status=int(JobStatus.STARTED), started_at=utcnow(), worker=self.worker_name)
+                .returning(Job)
+            )
+            if job is None:
                 return None
-            job = s.get(Job, job_id)
-            assert job is not None
-            s.refresh(job)
-            source = s.get(DataSource, job.data_source_id)
-            org = s.get(Organization, job.org_id)
-            assert source is not None and org is not None
-            return job, source, str(org.uuid)
+            row = s.execute(
+                select(DataSource, Organization.uuid)
+                .join(Organization, Organization.id == DataSource.org_id)
+                .where(DataSource.id == job.data_source_id)
+            ).one()
+            return job, row[0], str(row[1])
 
-    def _execute(self, job: Job, source: DataSource, org_uuid: str, running: _Running) -> None:
+    def _execute(self, job: Job, source: DataSource, org_uuid: str, running: _Running) -> RunOutcome:
         statement = decode_statement(job.parameters["statement"])
         started = time.perf_counter()
         execution = self.sources.engine(source).execute(statement)
@@ -138,15 +138,13 @@ class JobRunner:
             stored = self.results.write(org_uuid, execution.schema, execution.batches())
         runtime = time.perf_counter() - started
         try:
-            self._succeed(job, stored, runtime)
+            return self._succeed(job, stored, runtime)
         except BaseException:
             self.results.delete(stored.path)
             raise
 
-    def _succeed(self, job: Job, stored: object, runtime: float) -> None:
-        from openlytics.results.store import StoredResult
-
-        assert isinstance(stored, StoredResult)
+    def _succeed(self, job: Job, stored: StoredResult, runtime: float) -> RunOutcome:
+        now = utcnow()
         with self.db.session() as s:
             result = QueryResult(
                 org_id=job.org_id,
@@ -160,36 +158,42 @@ class JobRunner:
                 byte_size=stored.byte_size,
                 columns=[{"name": c.name, "type": c.type} for c in stored.columns],
                 runtime_seconds=runtime,
-                retrieved_at=utcnow(),
+                retrieved_at=now,
+                created_at=now,
+                updated_at=now,
             )
             s.add(result)
             s.flush()
             s.execute(
                 update(Job)
                 .where(Job.id == job.id)
-                .values(
-                    status=int(JobStatus.SUCCESS),
-                    result_id=result.id,
-                    finished_at=utcnow(),
-                    updated_at=utcnow(),
-                )
+                .values(status=int(JobStatus.SUCCESS), result_id=result.id, finished_at=now, updated_at=now)
             )
             if job.query_id is not None:
                 s.execute(update(Query).where(Query.id == job.query_id).values(latest_result_id=result.id))
+        # The detached job mirrors what was stored, so local waiters need not read it back.
+        job.status, job.result_id, job.finished_at, job.updated_at = (
+            int(JobStatus.SUCCESS),
+            result.id,
+            now,
+            now,
+        )
+        return RunOutcome(job, result)
 
-    def _fail(self, job_id: int, error: OpenlyticsError) -> None:
-        self._finish(job_id, JobStatus.FAILURE, error)
-
-    def _finish(self, job_id: int, status: JobStatus, error: OpenlyticsError) -> None:
+    def _finish(self, job: Job, status: JobStatus, error: OpenlyticsError) -> RunOutcome:
+        now = utcnow()
         with self.db.session() as s:
             s.execute(
                 update(Job)
-                .where(Job.id == job_id)
+                .where(Job.id == job.id)
                 .values(
                     status=int(status),
                     error=error.message,
                     error_code=error.code,
-                    finished_at=utcnow(),
-                    updated_at=utcnow(),
+                    finished_at=now,
+                    updated_at=now,
                 )
             )
+        job.status, job.error, job.error_code = int(status), error.message, error.code
+        job.finished_at = job.updated_at = now
+        return RunOutcome(job, None)

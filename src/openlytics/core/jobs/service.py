@@ -8,7 +8,6 @@ import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -25,6 +24,7 @@ from openlytics.core.errors import (
 from openlytics.core.jobs.codec import encode_statement
 from openlytics.core.jobs.dispatcher import JobDispatcher
 from openlytics.core.jobs.events import JobEvents
+from openlytics.core.jobs.outcome import RunOutcome
 from openlytics.core.jobs.status import ACTIVE, JobStatus
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.parameters import canonical_values, parse_definitions, render
@@ -40,14 +40,6 @@ from openlytics.store.types import utcnow
 # Waiting requests re-read the store this often, in case the job ran in another process.
 POLL_SECONDS = 0.25
 MAX_DROPDOWN_VALUES = 10_000
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """What a run call produced: a result (job None on a cache hit), or a job still running."""
-
-    job: Job | None
-    result: QueryResult | None
 
 
 class JobService:
@@ -172,9 +164,15 @@ class JobService:
         job, created = self._job_for(
             principal, source, query_hash, encoded, values, query_id, timeout, schedule_id
         )
+        wait = min(wait, self.max_wait)
         if created:
-            self.dispatcher.submit(job.id)
-        job = self.wait(job.id, min(wait, self.max_wait))
+            with self.events.watch(job.id) as watch:
+                self.dispatcher.submit(job.id)
+                notified = wait > 0 and watch.event.wait(min(wait, POLL_SECONDS))
+                if notified and isinstance(watch.outcome, RunOutcome):
+                    return watch.outcome  # finished in this process: nothing to read back
+            wait = max(0.0, wait - POLL_SECONDS)
+        job = self.wait(job.id, wait)
         result = self._result_of(job) if job.status == JobStatus.SUCCESS else None
         return RunOutcome(job, result)
 
@@ -232,12 +230,12 @@ class JobService:
         """The job once finished, or as it stands after `timeout` seconds."""
         deadline = time.monotonic() + max(timeout, 0)
         while True:
-            with self.events.watch(job_id) as event:
+            with self.events.watch(job_id) as watch:
                 job = self._load_job(job_id)
                 remaining = deadline - time.monotonic()
                 if JobStatus(job.status).finished or remaining <= 0:
                     return job
-                event.wait(min(remaining, POLL_SECONDS))
+                watch.event.wait(min(remaining, POLL_SECONDS))
 
     # ----- reading -----------------------------------------------------------------------
     def get(self, principal: Principal, job_id: int) -> Job:
