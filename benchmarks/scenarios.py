@@ -84,21 +84,21 @@ def scenarios(
     return [
         Scenario(
             "SELECT 1 (round trip)",
-            engine=lambda: con.execute("SELECT 1").fetchall(),
+            engine=lambda: con.sql("SELECT 1").fetchall(),
             openlytics=lambda: client.run_sql("SELECT 1", max_age=0).rows,
             repeat=30 if quick else 200,
             target=Target("difference", 0.005),
         ),
         Scenario(
             "GROUP BY over the table",
-            engine=lambda: con.execute(GROUP_BY_SQL).fetchall(),
+            engine=lambda: con.sql(GROUP_BY_SQL).fetchall(),
             openlytics=lambda: client.run_sql(GROUP_BY_SQL, max_age=0).rows,
             repeat=few,
             check=_same_groups,
         ),
         Scenario(
             f"{fetch_rows:,} rows into Arrow",
-            engine=lambda: con.execute(fetch).fetch_arrow_table(),
+            engine=lambda: con.sql(fetch).to_arrow_table(),
             openlytics=lambda: client.run_sql(fetch, max_age=0).to_arrow(),
             repeat=few,
             target=Target("ratio", 2.0),
@@ -106,7 +106,7 @@ def scenarios(
         ),
         Scenario(
             f"{fetch_rows:,} rows into pandas",
-            engine=lambda: con.execute(fetch).df(),
+            engine=lambda: con.sql(fetch).df(),
             openlytics=lambda: client.run_sql(fetch, max_age=0).to_pandas(),
             repeat=few,
             check=_same_frame_shape,

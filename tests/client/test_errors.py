@@ -50,7 +50,7 @@ def test_each_error_code_raises_its_exception(
         client.jobs.get(12)
     exc = caught.value
     assert type(exc) is expected
-    assert isinstance(exc, APIStatusError)
+    assert isinstance(exc, OpenlyticsError)
     assert (exc.code, exc.message, exc.details) == (code, "the message", {"job_id": 12})
     assert exc.response is not None and exc.response.status_code == status
     assert exc.request is not None and exc.request.url.path == "/api/v1/jobs/12"

@@ -48,7 +48,7 @@ def _request_of(exc: httpx.TransportError, fallback: httpx.Request | None) -> ht
 def error_from_response(response: httpx.Response) -> OpenlyticsError:
     """The typed exception for an error response (its body must already be read)."""
     code, message, details = _parse_envelope(response)
-    cls: type[APIStatusError] | None = ERRORS_BY_CODE.get(code) if code else None
+    cls: type[OpenlyticsError] | None = ERRORS_BY_CODE.get(code) if code else None
     if cls is None:
         cls = ERRORS_BY_STATUS.get(response.status_code)
     if cls is None:
@@ -86,16 +86,15 @@ def _parse_envelope(response: httpx.Response) -> tuple[str | None, str, dict[str
     return None, fallback, {}
 
 
-def error_from_job(job: Job, response: httpx.Response | None = None) -> OpenlyticsError:
-    """The typed exception for a job that finished without a result."""
+def error_from_job(job: Job, request: httpx.Request | None = None) -> OpenlyticsError:
+    """The typed exception for a job that finished without a result (seen by polling `request`)."""
     code = job.error_code or ("query_cancelled" if job.status is JobStatus.CANCELLED else "query_failed")
     message = job.error or f"job {job.id} ended {job.status_name}"
-    cls: type[APIStatusError] = ERRORS_BY_CODE.get(code, QueryFailedError)
+    cls: type[OpenlyticsError] = ERRORS_BY_CODE.get(code, QueryFailedError)
     if job.status is JobStatus.CANCELLED:
         cls = QueryCancelledError
     kwargs: dict[str, Any] = {
-        "request": response.request if response is not None else None,
-        "response": response,
+        "request": request,
         "code": code,
         "details": {"job_id": job.id},
     }

@@ -5,6 +5,10 @@ OpenlyticsError
 ├── TransportError                 the server could not be reached or the connection broke
 ├── ResultNotLoadedError           async: rows were asked for before `await result.fetch_rows()`
 ├── MissingDependencyError         an optional extra (pyarrow, pandas) is not installed; also ImportError
+├── QueryError                     a query produced no result (carries `job_id`), from a response or a job
+│   ├── QueryFailedError           400 query_failed, or a job that ended in FAILURE
+│   ├── QueryCancelledError        409 query_cancelled, or a job that ended CANCELLED
+│   └── QueryTimeoutError          504 query_timeout, or the caller's wait ran out
 └── APIStatusError                 the server answered with an error envelope
     ├── AuthenticationError        401 unauthenticated
     ├── PermissionDeniedError      403 permission_denied
@@ -13,13 +17,12 @@ OpenlyticsError
     ├── ValidationError            422 invalid_input
     ├── ResultTooLargeError        413 result_too_large
     ├── RateLimitedError           429 rate_limited
-    ├── QueryError                 a query did not produce a result (carries `job_id`)
-    │   ├── QueryFailedError       400 query_failed, or a job that ended in FAILURE
-    │   ├── QueryCancelledError    409 query_cancelled, or a job that ended CANCELLED
-    │   └── QueryTimeoutError      504 query_timeout, or the caller's wait ran out
     └── ServerError                5xx
         └── SourceUnavailableError 502 source_unavailable
 ```
+
+Every error has `.request` (None only when no request was made) and `.message`; errors built from an
+error response also have `.response`, `.code` and `.details`.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ class RateLimitedError(APIStatusError):
         return parse_retry_after(self.response.headers.get("retry-after"))
 
 
-class QueryError(APIStatusError):
+class QueryError(OpenlyticsError):
     """A query did not produce a result; `job_id` names the job when there was one."""
 
     def __init__(self, message: str, *, job_id: int | None = None, **kwargs: Any) -> None:
@@ -149,7 +152,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-ERRORS_BY_CODE: dict[str, type[APIStatusError]] = {
+ERRORS_BY_CODE: dict[str, type[OpenlyticsError]] = {
     "unauthenticated": AuthenticationError,
     "permission_denied": PermissionDeniedError,
     "not_found": NotFoundError,
@@ -164,7 +167,7 @@ ERRORS_BY_CODE: dict[str, type[APIStatusError]] = {
     "internal_error": ServerError,
 }
 
-ERRORS_BY_STATUS: dict[int, type[APIStatusError]] = {
+ERRORS_BY_STATUS: dict[int, type[OpenlyticsError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,

@@ -50,7 +50,7 @@ class AsyncJobs:
             if job.status is JobStatus.SUCCESS:
                 return job
             if job.is_finished:
-                raise error_from_job(job, response)
+                raise error_from_job(job, request)
             left = None if deadline is None else deadline - monotonic()
             if left is not None and left <= 0:
                 raise QueryTimeoutError(
