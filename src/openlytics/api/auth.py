@@ -14,15 +14,20 @@ from openlytics.core.principal import Principal
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_app(request: Request) -> Openlytics:
+def app_of(request: Request) -> Openlytics:
     """The application object of this server."""
     app: Openlytics = request.app.state.openlytics
     return app
 
 
+async def get_app(request: Request) -> Openlytics:
+    """Dependency form of `app_of` (async: no thread hop for a dictionary lookup)."""
+    return app_of(request)
+
+
 def authenticate(request: Request) -> Principal:
     """Resolve the caller from `Authorization: Bearer <key>` or the session cookie."""
-    app = get_app(request)
+    app = app_of(request)
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")

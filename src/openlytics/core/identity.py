@@ -179,9 +179,14 @@ class IdentityService:
         """The principal of a user or query key; AuthenticationError when invalid."""
         now = utcnow()
         with self.db.session() as s:
-            record = s.scalar(select(ApiKey).where(ApiKey.key_hash == token_hash(key)))
-            if record is None or record.revoked_at is not None:
+            row = s.execute(
+                select(ApiKey, User)
+                .outerjoin(User, User.id == ApiKey.user_id)
+                .where(ApiKey.key_hash == token_hash(key))
+            ).first()
+            if row is None or row[0].revoked_at is not None:
                 raise AuthenticationError("invalid API key")
+            record, user = row
             if record.expires_at is not None and record.expires_at <= now:
                 raise AuthenticationError("API key expired")
             if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
@@ -195,7 +200,6 @@ class IdentityService:
                     query_scope=record.query_id,
                     api_key_id=record.id,
                 )
-            user = s.get(User, record.user_id) if record.user_id else None
             if user is None or user.disabled_at is not None:
                 raise AuthenticationError("the key's user is disabled")
             return _principal_of(user, "user_key", api_key_id=record.id)
