@@ -43,7 +43,10 @@ class Openlytics:
         self.box = SecretBox(settings.secret_key.get_secret_value())
         self.engines = EnginePool()
         self.results = ResultStore(
-            settings.results_path, max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes
+            settings.results_path,
+            max_rows=settings.max_result_rows,
+            max_bytes=settings.max_result_bytes,
+            durable=settings.results_fsync,
         )
         self.sources = DataSourceService(
             self.db,

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     max_result_rows: int = 10_000_000
     max_result_bytes: int = 2 * 1024**3
     inline_result_rows: int = 1000
+    # fsync result files: off by default, results are a cache that a query rebuilds.
+    results_fsync: bool = False
 
     # Scheduler
     scheduler_enabled: bool = True

@@ -79,9 +79,7 @@ def print_model(item: Any) -> None:
     console().print(table)
 
 
-def print_rows(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], total: int, *, max_rows: int
-) -> None:
+def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], total: int, *, max_rows: int) -> None:
     """Print result rows, at most `max_rows` of them, with a caption giving the full row count."""
     table = Table(show_lines=False)
     for name in columns:

@@ -44,11 +44,22 @@ class StoredResult:
 class ResultStore:
     """Writes results atomically within row and byte limits, and reads them back as Arrow streams."""
 
-    def __init__(self, root: Path, max_rows: int, max_bytes: int, compression: str | None = "lz4") -> None:
+    def __init__(
+        self,
+        root: Path,
+        max_rows: int,
+        max_bytes: int,
+        compression: str | None = "lz4",
+        *,
+        durable: bool = False,
+    ) -> None:
         self.root = Path(root).resolve()
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.compression = compression
+        # Results are derived data (a cache a query can rebuild), so by default files are renamed into
+        # place without fsync: after an OS crash a result may be unreadable, never half of another one.
+        self.durable = durable
 
     def write(self, org_key: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> StoredResult:
         """Stream `batches` into a new result file; raise ResultTooLargeError as soon as a limit is passed."""
@@ -65,7 +76,8 @@ class ResultStore:
             # Whatever stopped us (a limit, an engine error, a cancelled generator), leave no partial file.
             temp.unlink(missing_ok=True)
             raise
-        _fsync_directory(directory)
+        if self.durable:
+            _fsync_directory(directory)
         return StoredResult(final.relative_to(self.root).as_posix(), rows, size, result_columns(schema))
 
     def open(self, path: str) -> pa.RecordBatchReader:
@@ -100,7 +112,8 @@ class ResultStore:
             size = sink.tell()
             if size > self.max_bytes:  # the end-of-stream marker itself can tip it over
                 raise ResultTooLargeError("bytes", self.max_bytes)
-        _fsync_file(temp)
+        if self.durable:
+            _fsync_file(temp)
         return rows, size
 
 

@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from openlytics.core.jobs.dispatcher import JobContext
+
 log = logging.getLogger(__name__)
 
 
@@ -18,8 +20,8 @@ class Executor(ABC):
     """Runs jobs by id somewhere and forwards cancellations to wherever they run."""
 
     @abstractmethod
-    def submit(self, job_id: int) -> None:
-        """Queue the job for execution."""
+    def submit(self, job_id: int, context: JobContext | None = None) -> None:
+        """Queue the job for execution (`context` is an in-process hint that may be ignored)."""
 
     @abstractmethod
     def cancel(self, job_id: int) -> None:
@@ -35,7 +37,7 @@ class LocalExecutor(Executor):
 
     def __init__(
         self,
-        run: Callable[[int], None],
+        run: Callable[[int, JobContext | None], None],
         interrupt: Callable[[int, str], bool],
         *,
         workers: int = 4,
@@ -44,13 +46,13 @@ class LocalExecutor(Executor):
         self._interrupt = interrupt
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openlytics-job")
 
-    def submit(self, job_id: int) -> None:
+    def submit(self, job_id: int, context: JobContext | None = None) -> None:
         """Queue the job on the pool."""
-        self._pool.submit(self._safe_run, job_id)
+        self._pool.submit(self._safe_run, job_id, context)
 
-    def _safe_run(self, job_id: int) -> None:
+    def _safe_run(self, job_id: int, context: JobContext | None) -> None:
         try:
-            self._run(job_id)
+            self._run(job_id, context)
         except Exception:  # the runner records failures itself; this guards the pool thread
             log.exception("job %s crashed its worker thread", job_id)
 

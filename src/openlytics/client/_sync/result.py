@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+
 class QueryResult:
     """A finished run: `columns`, `row_count`, `job`, and the data as rows, Arrow, pandas or a file."""
 

@@ -18,9 +18,11 @@ from openlytics.core.errors import (
     QueryTimeoutError,
 )
 from openlytics.core.jobs.codec import decode_statement
+from openlytics.core.jobs.deadlines import Deadlines
+from openlytics.core.jobs.dispatcher import JobContext
 from openlytics.core.jobs.events import JobEvents
 from openlytics.core.jobs.outcome import RunOutcome
-from openlytics.core.jobs.status import JobStatus
+from openlytics.core.jobs.status import ACTIVE, JobStatus
 from openlytics.core.sources import DataSourceService
 from openlytics.engines.base import Execution
 from openlytics.results.store import ResultStore, StoredResult
@@ -34,11 +36,16 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Running:
     execution: Execution | None = None
-    reason: str | None = None  # "cancelled" or "timeout" once interrupted
+    reason: str | None = None  # "cancelled", "timeout" or "shutdown" once interrupted
+    finished: bool = False
 
 
 class JobRunner:
     """Runs jobs in the current process and can interrupt the ones it is running."""
+
+    # A job handed over in-process is written STARTED only if it runs longer than this, so a fast
+    # query costs one write less; pollers see STARTED for anything they could notice running.
+    MARK_STARTED_AFTER = 0.05
 
     def __init__(
         self, db: Database, sources: DataSourceService, results: ResultStore, events: JobEvents
@@ -50,25 +57,29 @@ class JobRunner:
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
         self._lock = threading.Lock()
         self._running: dict[int, _Running] = {}
+        self.deadlines = Deadlines()
 
-    def run(self, job_id: int) -> None:
+    def run(self, job_id: int, context: JobContext | None = None) -> None:
         """Execute a PENDING job to its end; a job that is no longer PENDING is left alone."""
-        claimed = self._claim(job_id)
-        if claimed is None:
-            self.events.notify(job_id)
-            return
-        job, source, org_uuid = claimed
+        if context is None:
+            context = self._claim(job_id)
+            if context is None:
+                self.events.notify(job_id)
+                return
+            mark = None
+        else:
+            mark = self.deadlines.schedule(self.MARK_STARTED_AFTER, lambda: self._mark_started(job_id))
+        job = context.job
+        job.started_at = job.started_at or utcnow()
         running = _Running()
         with self._lock:
             self._running[job_id] = running
         timer = None
         if job.timeout:
-            timer = threading.Timer(job.timeout, self.interrupt, (job_id, "timeout"))
-            timer.daemon = True
-            timer.start()
+            timer = self.deadlines.schedule(job.timeout, lambda: self.interrupt(job_id, "timeout"))
         outcome: RunOutcome | None = None
         try:
-            outcome = self._execute(job, source, org_uuid, running)
+            outcome = self._execute(context, running)
         except QueryCancelledError as exc:
             if running.reason == "timeout":
                 outcome = self._finish(job, JobStatus.FAILURE, QueryTimeoutError(job.timeout or 0))
@@ -83,9 +94,11 @@ class JobRunner:
             error = OpenlyticsError(f"internal error: {type(exc).__name__}: {exc}")
             outcome = self._finish(job, JobStatus.FAILURE, error)
         finally:
-            if timer is not None:
-                timer.cancel()
+            for handle in (timer, mark):
+                if handle is not None:
+                    self.deadlines.cancel(handle)
             with self._lock:
+                running.finished = True
                 self._running.pop(job_id, None)
             self.events.notify(job_id, outcome)
 
@@ -105,9 +118,11 @@ class JobRunner:
         """Interrupt every job running here (the server is stopping); how many were."""
         with self._lock:
             job_ids = list(self._running)
-        return sum(self.interrupt(job_id, reason) for job_id in job_ids)
+        interrupted = sum(self.interrupt(job_id, reason) for job_id in job_ids)
+        self.deadlines.stop()
+        return interrupted
 
-    def _claim(self, job_id: int) -> tuple[Job, DataSource, str] | None:
+    def _claim(self, job_id: int) -> JobContext | None:
         # One compare-and-set: only a PENDING job is taken, so a cancelled one never starts.
         with self.db.session() as s:
             job = s.scalar(
@@ -123,25 +138,44 @@ class JobRunner:
                 .join(Organization, Organization.id == DataSource.org_id)
                 .where(DataSource.id == job.data_source_id)
             ).one()
-            return job, row[0], str(row[1])
+            return JobContext(job, row[0], str(row[1]))
 
-    def _execute(self, job: Job, source: DataSource, org_uuid: str, running: _Running) -> RunOutcome:
+    def _mark_started(self, job_id: int) -> None:
+        with self._lock:
+            running = self._running.get(job_id)
+            if running is None or running.finished:
+                return
+        with self.db.session() as s:
+            marked = s.scalar(
+                update(Job)
+                .where(Job.id == job_id, Job.status == int(JobStatus.PENDING))
+                .values(status=int(JobStatus.STARTED), started_at=utcnow(), worker=self.worker_name)
+                .returning(Job.id)
+            )
+        if marked is None:  # cancelled before it could be marked: stop the statement
+            self.interrupt(job_id, "cancelled")
+
+    def _execute(self, context: JobContext, running: _Running) -> RunOutcome:
+        job = context.job
         statement = decode_statement(job.parameters["statement"])
         started = time.perf_counter()
-        execution = self.sources.engine(source).execute(statement)
+        execution = self.sources.engine(context.source).execute(statement)
         with self._lock:
             running.execution = execution
             interrupted = running.reason is not None
         if interrupted:  # cancelled between claim and start
             execution.cancel()
         with execution:
-            stored = self.results.write(org_uuid, execution.schema, execution.batches())
+            stored = self.results.write(context.org_uuid, execution.schema, execution.batches())
         runtime = time.perf_counter() - started
         try:
-            return self._succeed(job, stored, runtime)
+            outcome = self._succeed(job, stored, runtime)
         except BaseException:
             self.results.delete(stored.path)
             raise
+        if outcome.result is None:  # cancelled while it ran: the result is not kept
+            self.results.delete(stored.path)
+        return outcome
 
     def _succeed(self, job: Job, stored: StoredResult, runtime: float) -> RunOutcome:
         now = utcnow()
@@ -164,11 +198,22 @@ class JobRunner:
             )
             s.add(result)
             s.flush()
-            s.execute(
+            finished = s.scalar(
                 update(Job)
-                .where(Job.id == job.id)
-                .values(status=int(JobStatus.SUCCESS), result_id=result.id, finished_at=now, updated_at=now)
+                .where(Job.id == job.id, Job.status.in_(ACTIVE))
+                .values(
+                    status=int(JobStatus.SUCCESS),
+                    result_id=result.id,
+                    started_at=job.started_at,
+                    finished_at=now,
+                    updated_at=now,
+                    worker=self.worker_name,
+                )
+                .returning(Job.id)
             )
+            if finished is None:
+                s.rollback()
+                return RunOutcome(s.get(Job, job.id), None)
             if job.query_id is not None:
                 s.execute(update(Query).where(Query.id == job.query_id).values(latest_result_id=result.id))
         # The detached job mirrors what was stored, so local waiters need not read it back.
@@ -185,15 +230,14 @@ class JobRunner:
         with self.db.session() as s:
             s.execute(
                 update(Job)
-                .where(Job.id == job.id)
+                .where(Job.id == job.id, Job.status.in_(ACTIVE))
                 .values(
                     status=int(status),
                     error=error.message,
                     error_code=error.code,
+                    started_at=job.started_at,
                     finished_at=now,
                     updated_at=now,
                 )
             )
-        job.status, job.error, job.error_code = int(status), error.message, error.code
-        job.finished_at = job.updated_at = now
-        return RunOutcome(job, None)
+            return RunOutcome(s.get(Job, job.id, populate_existing=True), None)

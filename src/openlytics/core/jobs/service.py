@@ -22,7 +22,7 @@ from openlytics.core.errors import (
     PermissionDeniedError,
 )
 from openlytics.core.jobs.codec import encode_statement
-from openlytics.core.jobs.dispatcher import JobDispatcher
+from openlytics.core.jobs.dispatcher import JobContext, JobDispatcher
 from openlytics.core.jobs.events import JobEvents
 from openlytics.core.jobs.outcome import RunOutcome
 from openlytics.core.jobs.status import ACTIVE, JobStatus
@@ -34,7 +34,7 @@ from openlytics.engines.base import Statement
 from openlytics.results.formats import rows_as_json_objects
 from openlytics.results.store import ResultStore
 from openlytics.store.db import Database
-from openlytics.store.models import DataSource, Job, Query, QueryResult
+from openlytics.store.models import DataSource, Job, Organization, Query, QueryResult
 from openlytics.store.types import utcnow
 
 # Waiting requests re-read the store this often, in case the job ran in another process.
@@ -66,6 +66,7 @@ class JobService:
         self.max_wait = max_wait
         self.inline_limit = inline_rows
         self._submit_lock = threading.Lock()
+        self._org_uuids: dict[int, str] = {}  # never change, so cached for the life of the process
 
     # ----- running -----------------------------------------------------------------------
     def run_saved(
@@ -167,7 +168,7 @@ class JobService:
         wait = min(wait, self.max_wait)
         if created:
             with self.events.watch(job.id) as watch:
-                self.dispatcher.submit(job.id)
+                self.dispatcher.submit(job.id, JobContext(job, source, self._org_uuid(source.org_id)))
                 notified = wait > 0 and watch.event.wait(min(wait, POLL_SECONDS))
                 if notified and isinstance(watch.outcome, RunOutcome):
                     return watch.outcome  # finished in this process: nothing to read back
@@ -340,6 +341,15 @@ class JobService:
         return failed, len(pending)
 
     # ----- helpers -----------------------------------------------------------------------
+    def _org_uuid(self, org_id: int) -> str:
+        if org_id not in self._org_uuids:
+            with self.db.session() as s:
+                org = s.get(Organization, org_id)
+                if org is None:
+                    raise NotFoundError("organization", org_id)
+                self._org_uuids[org_id] = str(org.uuid)
+        return self._org_uuids[org_id]
+
     def _load_job(self, job_id: int) -> Job:
         with self.db.session() as s:
             job = s.get(Job, job_id)
