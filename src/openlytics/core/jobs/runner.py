@@ -22,6 +22,7 @@ from openlytics.core.jobs.deadlines import Deadlines
 from openlytics.core.jobs.dispatcher import JobContext
 from openlytics.core.jobs.events import JobEvents
 from openlytics.core.jobs.outcome import RunOutcome
+from openlytics.core.jobs.prefetch import Prefetcher
 from openlytics.core.jobs.status import ACTIVE, JobStatus
 from openlytics.core.sources import DataSourceService
 from openlytics.engines.base import Execution
@@ -165,8 +166,8 @@ class JobRunner:
             interrupted = running.reason is not None
         if interrupted:  # cancelled between claim and start
             execution.cancel()
-        with execution:
-            stored = self.results.write(context.org_uuid, execution.schema, execution.batches())
+        with execution, Prefetcher(execution.batches()) as batches:
+            stored = self.results.write(context.org_uuid, execution.schema, iter(batches))
         runtime = time.perf_counter() - started
         try:
             outcome = self._succeed(job, stored, runtime)
