@@ -134,7 +134,9 @@ class HTTP:
             page += 1
 
     @contextmanager
-    def stream(self, path: str, *, params: Mapping[str, Any] | None = None) -> Iterator[httpx.Response]:
+    def stream(
+        self, path: str, *, params: Mapping[str, Any] | None = None
+    ) -> Iterator[httpx.Response]:
         """GET `path` without reading the body; iterate it with `iter_body`."""
         request = self.build_request("GET", path, params=params)
         response = self.send(request, stream=True)

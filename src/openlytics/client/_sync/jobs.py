@@ -23,7 +23,9 @@ class Jobs:
     def __init__(self, http: HTTP) -> None:
         self._http = http
 
-    def list(self, *, status: JobStatus | str | None = None, query_id: int | None = None) -> Iterator[Job]:
+    def list(
+        self, *, status: JobStatus | str | None = None, query_id: int | None = None
+    ) -> Iterator[Job]:
         """Recent jobs, newest first; optionally only those with `status` ("FAILURE", ...) or `query_id`."""
         value = JobStatus[status.upper()] if isinstance(status, str) else status
         params = {"status": int(value) if value is not None else None, "query_id": query_id}
