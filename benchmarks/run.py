@@ -184,9 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         with console.status(f"generating {table_rows:,} rows in a raw DuckDB file"):
             con.execute(generation_sql(table_rows))
 
-        with console.status("starting a live server"), live_server(
-            tmp_path / "server", args.threads, args.memory_limit, args.in_process
-        ) as (url, key):
+        with (
+            console.status("starting a live server"),
+            live_server(tmp_path / "server", args.threads, args.memory_limit, args.in_process) as (url, key),
+        ):
             transport = CountingTransport()
             with Client(url, key, timeout=600, transport=transport) as client:
                 with console.status(f"generating {table_rows:,} rows in the server's warehouse"):

@@ -1,6 +1,6 @@
 """A live openlytics server in a child process, as in production (no GIL shared with the client).
 
-    python -m benchmarks.server DATA_DIR   # prints {"url": ..., "admin_key": ...}; stops when stdin closes
+python -m benchmarks.server DATA_DIR   # prints {"url": ..., "admin_key": ...}; stops when stdin closes
 """
 
 from __future__ import annotations

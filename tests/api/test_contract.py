@@ -24,8 +24,14 @@ def native_routes(server: LiveServer) -> list[tuple[str, str]]:
 
 def test_openapi_describes_the_native_api(server: LiveServer) -> None:
     spec = httpx.get(f"{server.url}/api/v1/openapi.json").json()
-    for path in ("/api/v1/queries", "/api/v1/runs", "/api/v1/jobs/{job_id}", "/api/v1/results/{result_id}/data",
-                 "/api/v1/data-sources/{source_id}/schema", "/api/v1/schedules/{schedule_id}/trigger"):
+    for path in (
+        "/api/v1/queries",
+        "/api/v1/runs",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/results/{result_id}/data",
+        "/api/v1/data-sources/{source_id}/schema",
+        "/api/v1/schedules/{schedule_id}/trigger",
+    ):
         assert path in spec["paths"], path
     assert not [p for p in spec["paths"] if p.startswith(("/tonalytica", "/clicdata"))]
     assert httpx.get(f"{server.url}/api/v1/docs").status_code == 200
@@ -45,8 +51,11 @@ def test_every_native_route_requires_a_credential(server: LiveServer) -> None:
 
 @pytest.mark.parametrize(
     ("content", "headers"),
-    [(b"{not json", {"Content-Type": "application/json"}), (b"[1, 2]", {"Content-Type": "application/json"}),
-     (b"", {"Content-Type": "application/json"})],
+    [
+        (b"{not json", {"Content-Type": "application/json"}),
+        (b"[1, 2]", {"Content-Type": "application/json"}),
+        (b"", {"Content-Type": "application/json"}),
+    ],
 )
 def test_malformed_bodies_get_a_json_422(admin: httpx.Client, content: bytes, headers: dict) -> None:
     response = admin.post("/api/v1/queries", content=content, headers=headers)
@@ -55,8 +64,14 @@ def test_malformed_bodies_get_a_json_422(admin: httpx.Client, content: bytes, he
 
 
 def test_unknown_ids_are_404_for_every_resource(admin: httpx.Client) -> None:
-    for path in ("/api/v1/queries/999999", "/api/v1/jobs/999999", "/api/v1/results/999999",
-                 "/api/v1/data-sources/999999", "/api/v1/schedules/999999", "/api/v1/users/999999"):
+    for path in (
+        "/api/v1/queries/999999",
+        "/api/v1/jobs/999999",
+        "/api/v1/results/999999",
+        "/api/v1/data-sources/999999",
+        "/api/v1/schedules/999999",
+        "/api/v1/users/999999",
+    ):
         response = admin.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"

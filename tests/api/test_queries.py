@@ -212,3 +212,31 @@ def test_query_keys_reach_only_their_query_and_its_results(server: LiveServer, n
         assert qk.post("/api/v1/api-keys", json={"name": "escalate"}).status_code == 403
         assert qk.patch(f"/api/v1/queries/{mine['id']}", json={"sql": "SELECT 9"}).status_code == 403
         assert [q["id"] for q in qk.get("/api/v1/queries").json()["items"]] == [mine["id"]]
+
+
+def test_query_dropdown_parameters_accept_only_values_of_the_source_query(new_org) -> None:
+    regions = new_org.editor.post(
+        "/api/v1/queries",
+        json={"name": "regions", "sql": "SELECT * FROM (VALUES ('north'), ('south')) v(region)"},
+    ).json()
+    picker = new_org.editor.post(
+        "/api/v1/queries",
+        json={
+            "name": "by region",
+            "sql": "SELECT {{ region }} AS picked",
+            "parameters": [{"name": "region", "type": "query", "options": {"query_id": regions["id"]}}],
+        },
+    ).json()
+    before = new_org.viewer.post(
+        f"/api/v1/queries/{picker['id']}/run", json={"parameters": {"region": "north"}, "wait": 10}
+    )
+    assert before.status_code == 422 and "no result" in before.json()["error"]["message"]
+    new_org.viewer.post(f"/api/v1/queries/{regions['id']}/run", json={"wait": 10})
+    ok = new_org.viewer.post(
+        f"/api/v1/queries/{picker['id']}/run", json={"parameters": {"region": "south"}, "wait": 10}
+    )
+    assert ok.status_code == 200 and ok.json()["result"]["rows"] == [{"picked": "south"}]
+    bad = new_org.viewer.post(
+        f"/api/v1/queries/{picker['id']}/run", json={"parameters": {"region": "east"}, "wait": 10}
+    )
+    assert bad.status_code == 422 and "region" in bad.json()["error"]["message"]

@@ -255,7 +255,9 @@ def test_stopping_the_server_interrupts_running_jobs_instead_of_leaving_them_sta
     settings = Settings(data_dir=tmp_path / "data", scheduler_enabled=False)
     live = LiveServer(settings).start()
     headers = {"Authorization": f"Bearer {live.admin_key}"}
-    job_id = httpx.post(f"{live.url}/api/v1/runs", json={"sql": SLOW_SQL, "wait": 0}, headers=headers).json()["job"]["id"]
+    job_id = httpx.post(f"{live.url}/api/v1/runs", json={"sql": SLOW_SQL, "wait": 0}, headers=headers).json()[
+        "job"
+    ]["id"]
     with httpx.Client(base_url=live.url, headers=headers) as c:
         wait_until_started(c, job_id)
     t0 = time.monotonic()

@@ -169,7 +169,10 @@ def test_the_installed_command_writes_a_parquet_file(server: Any, new_org: Any, 
     )
     done = subprocess.run(
         [executable, "query", "run", "--url", server.url, "--sql", sql, "--output", str(target)],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     table = pq.read_table(target)

@@ -21,7 +21,7 @@ def dead_url() -> str:
 
 
 def test_parameters_stay_strings_unless_json_and_repeat_into_lists() -> None:
-    assert parse_parameters(["n=42", "r=[1, 2]", "d={\"start\": \"2024-01-01\"}", "c=a", "c=b", "e="]) == {
+    assert parse_parameters(["n=42", "r=[1, 2]", 'd={"start": "2024-01-01"}', "c=a", "c=b", "e="]) == {
         "n": "42",
         "r": [1, 2],
         "d": {"start": "2024-01-01"},

@@ -43,7 +43,9 @@ def test_serve_runs_the_server_that_the_cli_then_uses(tmp_path: Path) -> None:
             time.sleep(0.1)
         me = subprocess.run(
             [executable, "me", "--url", url, "--api-key", env["OPENLYTICS_ADMIN_API_KEY"]],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert me.returncode == 0, me.stderr
         assert "admin" in me.stdout

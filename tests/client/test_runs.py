@@ -56,8 +56,14 @@ def test_a_small_query_is_one_round_trip_with_inlined_rows(org: SdkOrg) -> None:
 def test_rows_come_back_as_python_types(org: SdkOrg) -> None:
     result = org.editor.run_sql(TYPED_SQL)
     assert {c.name: c.type for c in result.columns} == {
-        "i": "integer", "f": "float", "s": "string", "b": "boolean", "d": "date",
-        "ts": "datetime", "dec": "decimal", "nothing": "null",
+        "i": "integer",
+        "f": "float",
+        "s": "string",
+        "b": "boolean",
+        "d": "date",
+        "ts": "datetime",
+        "dec": "decimal",
+        "nothing": "null",
     }
     row = result.rows[0]
     assert (row["i"], row["f"], row["s"], row["b"], row["nothing"]) == (1, 2.5, "x", True, None)
@@ -101,6 +107,7 @@ def test_a_large_result_is_downloaded_when_its_rows_are_read(org: SdkOrg) -> Non
 def test_results_download_to_files_in_every_format_with_progress(org: SdkOrg, tmp_path) -> None:
     result = org.editor.run_sql("SELECT range AS id, 'name ' || range AS name FROM range(5000)")
     calls: list[tuple[int, int | None]] = []
+
     def progress(done: int, total: int | None) -> None:
         calls.append((done, total))
 
