@@ -13,16 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from openlytics.api.serializers import run_to_dict, schedule_to_dict
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from openlytics.core.principal import Principal, Role
-from openlytics.core.schedules import (
-    ScheduleService,
-    Timing,
-    last_due,
-    next_due,
-    run_to_dict,
-    schedule_to_dict,
-)
+from openlytics.core.schedules import ScheduleService, Timing, last_due, next_due
 from openlytics.store.db import Database
 from openlytics.store.models import Organization, ScheduleRun
 

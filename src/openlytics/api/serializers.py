@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from openlytics.core.identity import IssuedKey
@@ -10,7 +10,17 @@ from openlytics.core.jobs import JobStatus
 from openlytics.core.pagination import Page
 from openlytics.core.sources import DataSourceService
 from openlytics.engines.base import TableInfo
-from openlytics.store.models import ApiKey, DataSource, Job, Organization, Query, QueryResult, User
+from openlytics.store.models import (
+    ApiKey,
+    DataSource,
+    Job,
+    Organization,
+    Query,
+    QueryResult,
+    Schedule,
+    ScheduleRun,
+    User,
+)
 
 T = TypeVar("T")
 
@@ -19,7 +29,7 @@ def iso(value: datetime | None) -> str | None:
     """ISO-8601 UTC with a Z."""
     if value is None:
         return None
-    return value.isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def page_of(page: Page[T], items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -154,4 +164,38 @@ def result(r: QueryResult, rows: list[dict[str, Any]] | None = None) -> dict[str
         "runtime_seconds": r.runtime_seconds,
         "retrieved_at": iso(r.retrieved_at),
         "rows": rows,
+    }
+
+
+def schedule_to_dict(s: Schedule) -> dict[str, Any]:
+    """The API's `Schedule` object."""
+    return {
+        "id": s.id,
+        "uuid": str(s.uuid),
+        "name": s.name,
+        "kind": s.kind,
+        "target_id": s.target_id,
+        "interval_seconds": s.interval_seconds,
+        "cron": s.cron,
+        "timezone": s.timezone,
+        "starts_at": iso(s.starts_at),
+        "until": iso(s.until),
+        "enabled": s.enabled,
+        "next_run_at": iso(s.next_run_at),
+        "last_run_at": iso(s.last_run_at),
+        "payload": s.payload,
+        "created_at": iso(s.created_at),
+    }
+
+
+def run_to_dict(r: ScheduleRun) -> dict[str, Any]:
+    """The API's `ScheduleRun` object."""
+    return {
+        "id": r.id,
+        "schedule_id": r.schedule_id,
+        "due_at": iso(r.due_at),
+        "fired_at": iso(r.fired_at),
+        "manual": r.manual,
+        "job_id": r.job_id,
+        "error": r.error,
     }

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 
 from openlytics.api.auth import App, CurrentPrincipal
 from openlytics.api.routers.common import Body, PageParams
-from openlytics.core.schedules import run_to_dict, schedule_to_dict
+from openlytics.api.serializers import run_to_dict, schedule_to_dict
 
 router = APIRouter(tags=["schedules"])
 
