@@ -59,7 +59,8 @@ def print_models(items: Iterable[Any], columns: Sequence[str], *, title: str | N
     """Print models as a table with the given attribute columns."""
     table = Table(title=title, show_lines=False)
     for name in columns:
-        table.add_column(name, overflow="ellipsis", max_width=MAX_CELL_WIDTH, no_wrap=True)
+        # Wrapping lets Rich fit wide tables; with no_wrap everywhere it squeezes the first column away.
+        table.add_column(name, overflow="ellipsis", max_width=MAX_CELL_WIDTH, no_wrap=name == "id")
     count = 0
     for item in items:
         table.add_row(*(cell(getattr(item, name)) for name in columns))
@@ -83,7 +84,8 @@ def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], total: in
     """Print result rows, at most `max_rows` of them, with a caption giving the full row count."""
     table = Table(show_lines=False)
     for name in columns:
-        table.add_column(name, overflow="ellipsis", max_width=MAX_CELL_WIDTH, no_wrap=True)
+        # Wrapping lets Rich fit wide tables; with no_wrap everywhere it squeezes the first column away.
+        table.add_column(name, overflow="ellipsis", max_width=MAX_CELL_WIDTH, no_wrap=name == "id")
     shown = rows[:max_rows]
     for row in shown:
         table.add_row(*(cell(row.get(name)) for name in columns))
