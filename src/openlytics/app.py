@@ -13,6 +13,7 @@ from pathlib import Path
 from openlytics.core.identity import IdentityService, NewOrganization
 from openlytics.core.jobs import JobService
 from openlytics.core.jobs.events import JobEvents
+from openlytics.core.jobs.retention import Purged, purge_expired
 from openlytics.core.jobs.runner import JobRunner
 from openlytics.core.principal import Principal
 from openlytics.core.queries import QueryService
@@ -23,6 +24,7 @@ from openlytics.engines.base import SourceEngine
 from openlytics.engines.registry import EnginePool, open_engine
 from openlytics.results.store import ResultStore
 from openlytics.runtime.executor import Executor, LocalExecutor
+from openlytics.runtime.maintenance import Maintenance
 from openlytics.runtime.scheduler import Scheduler
 from openlytics.settings import Settings
 from openlytics.store.db import Database
@@ -84,6 +86,7 @@ class Openlytics:
             {"query_refresh": self._refresh_query},
             poll_seconds=settings.scheduler_poll_seconds,
         )
+        self.maintenance = Maintenance(self.purge, interval=settings.maintenance_interval_seconds)
         self.bootstrapped: NewOrganization | None = None
 
     def _open_engine(self, kind: str, url: str | None, warehouse_file: Path | None) -> SourceEngine:
@@ -99,6 +102,15 @@ class Openlytics:
             schedule_id=schedule.id,
         )
         return outcome.job.id if outcome.job is not None else None
+
+    def purge(self) -> Purged:
+        """Delete jobs and results past their retention."""
+        return purge_expired(
+            self.db,
+            self.results,
+            job_days=self.settings.job_retention_days,
+            result_days=self.settings.result_retention_days,
+        )
 
     def start(self) -> None:
         """Migrate, bootstrap the first organization, recover jobs and start the scheduler."""
@@ -118,10 +130,12 @@ class Openlytics:
             )
         if s.scheduler_enabled:
             self.scheduler.start()
+        self.maintenance.start()
 
     def stop(self) -> None:
         """Stop the scheduler and executor and close engines and connections."""
         self.scheduler.stop()
+        self.maintenance.stop()
         self.runner.interrupt_all("shutdown")
         self.executor.shutdown(wait=True)
         self.engines.close_all()

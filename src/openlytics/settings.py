@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     executor_workers: int = 4
     default_query_timeout: float = 300.0
     max_wait_seconds: float = 30.0
-    job_retention_days: int = 30
+    # Finished jobs and results older than these are deleted (a query's latest result is kept).
+    job_retention_days: float = 30
+    result_retention_days: float = 7
+    maintenance_interval_seconds: float = 3600
 
     # Results
     results_dir: Path | None = None

@@ -1,0 +1,59 @@
+"""Retention: old jobs and results go, files included; a query's latest result stays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from openlytics.app import Openlytics
+from openlytics.core.principal import Principal
+from openlytics.store.models import Job, QueryResult
+from openlytics.store.types import utcnow
+from tests.conftest import METADATA_BACKENDS, make_settings
+
+
+@pytest.fixture(params=METADATA_BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Openlytics]:
+    settings, pg = make_settings(tmp_path / "data", request.param, scheduler_enabled=False)
+    core = Openlytics(settings)
+    core.start()
+    yield core
+    core.stop()
+    if pg is not None:
+        pg.drop()
+
+
+def age(app: Openlytics, days: float) -> None:
+    past = utcnow() - timedelta(days=days)
+    with app.db.session() as s:
+        s.execute(sa.update(QueryResult).values(retrieved_at=past))
+        s.execute(sa.update(Job).values(created_at=past))
+
+
+def test_purge_removes_old_results_and_jobs_but_keeps_latest_results(app: Openlytics) -> None:
+    admin = Principal.system(app.identity.organizations()[0].id)
+    adhoc = [app.jobs.run_adhoc(admin, f"SELECT {i} AS i", wait=10) for i in range(3)]
+    query = app.queries.create(admin, name="kept", sql="SELECT 42 AS answer")
+    saved = app.jobs.run_saved(admin, query.id, wait=10)
+    assert all(o.result is not None for o in [*adhoc, saved])
+    files = {o.result.id: app.results.absolute(o.result.path) for o in [*adhoc, saved] if o.result}
+    assert all(path.exists() for path in files.values())
+
+    assert app.purge().results == 0  # nothing is old yet
+    age(app, days=40)
+    purged = app.purge()
+    assert purged.results == 3 and purged.jobs == 4
+
+    with app.db.session() as s:
+        remaining = set(s.scalars(sa.select(QueryResult.id)))
+        jobs_left = s.scalar(sa.select(sa.func.count()).select_from(Job))
+    assert saved.result is not None and remaining == {saved.result.id}
+    assert jobs_left == 0
+    assert files[saved.result.id].exists()
+    assert not [p for rid, p in files.items() if rid != saved.result.id and p.exists()]
+    # The kept result still serves its query.
+    assert app.jobs.run_saved(admin, query.id, max_age=-1, wait=10).result.id == saved.result.id
