@@ -270,3 +270,29 @@ def test_stopping_the_server_interrupts_running_jobs_instead_of_leaving_them_sta
         job = s.get(Job, job_id)
         assert job is not None and job.status == 4 and job.error_code == "interrupted"
     db.dispose()
+
+
+@pytest.mark.mariadb
+def test_cancel_kills_a_running_mariadb_statement(new_org) -> None:
+    source = new_org.admin.post(
+        "/api/v1/data-sources", json={"name": "maria", "url": "mysql://root@127.0.0.1:3306/test"}
+    ).json()
+    marker = f"SELECT SLEEP(60) AS slept_{int(time.time() * 1000)}"
+    run = new_org.editor.post(
+        "/api/v1/runs", json={"sql": marker, "data_source_id": source["id"], "wait": 0}
+    ).json()
+    wait_until_started(new_org.editor, run["job"]["id"])
+    time.sleep(0.3)
+    assert new_org.editor.post(f"/api/v1/jobs/{run['job']['id']}/cancel").json()["status"] == 5
+    engine = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
+    deadline = time.monotonic() + 5
+    while True:
+        with engine.connect() as conn:
+            running = conn.execute(
+                sa.text("SELECT count(*) FROM information_schema.processlist WHERE info = :q"), {"q": marker}
+            ).scalar()
+        if running == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    engine.dispose()
+    assert running == 0

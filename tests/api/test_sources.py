@@ -193,3 +193,19 @@ def test_warehouse_schema_lists_tables_with_types(new_org) -> None:
         "d": "date",
         "f": "float",
     }
+
+
+def test_duckdb_file_sources_run_queries(server: LiveServer, new_org) -> None:
+    import duckdb
+
+    path = server.settings.data_dir.parent / f"lake-{uuid.uuid4().hex[:6]}.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE events AS SELECT range AS id, 'e' || range AS name FROM range(10)")
+    source = new_org.admin.post("/api/v1/data-sources", json={"name": "lake", "url": f"duckdb:///{path}"})
+    assert source.status_code == 201, source.text
+    assert source.json()["kind"] == "duckdb"
+    run = new_org.editor.post(
+        "/api/v1/runs",
+        json={"sql": "SELECT count(*) AS n FROM events", "data_source_id": source.json()["id"], "wait": 10},
+    )
+    assert run.json()["result"]["rows"] == [{"n": 10}]
