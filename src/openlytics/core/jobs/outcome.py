@@ -1,10 +1,12 @@
-"""What a run produced."""
+"""What a run is (a plan) and what it produced (an outcome)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from openlytics.store.models import Job, QueryResult
+from openlytics.engines.base import Statement
+from openlytics.store.models import DataSource, Job, QueryResult
 
 
 @dataclass(frozen=True)
@@ -13,3 +15,15 @@ class RunOutcome:
 
     job: Job | None
     result: QueryResult | None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A statement ready to run: where, what (rendered), for which query, with which time limit."""
+
+    source: DataSource
+    statement: Statement
+    values: dict[str, Any] = field(default_factory=dict)
+    query_id: int | None = None
+    timeout: float | None = None
+    schedule_id: int | None = None

@@ -24,7 +24,7 @@ from openlytics.core.errors import (
 from openlytics.core.jobs.codec import encode_statement
 from openlytics.core.jobs.dispatcher import JobContext, JobDispatcher
 from openlytics.core.jobs.events import JobEvents
-from openlytics.core.jobs.outcome import RunOutcome
+from openlytics.core.jobs.outcome import RunOutcome, RunPlan
 from openlytics.core.jobs.status import ACTIVE, JobStatus
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.parameters import canonical_values, parse_definitions, render
@@ -69,17 +69,15 @@ class JobService:
         self._org_uuids: dict[int, str] = {}  # never change, so cached for the life of the process
 
     # ----- running -----------------------------------------------------------------------
-    def run_saved(
+    def plan_saved(
         self,
         principal: Principal,
         query_id: int,
-        *,
         parameters: Mapping[str, Any] | None = None,
-        max_age: float = 0,
-        wait: float = 0,
+        *,
         schedule_id: int | None = None,
-    ) -> RunOutcome:
-        """Run a saved query with parameter values (validated and bound, never spliced)."""
+    ) -> RunPlan:
+        """Check access and render a saved query's statement (parameters validated and bound)."""
         principal.require(Action.RUN_SAVED, f"query {query_id}")
         principal.require_query(query_id)
         with self.db.session() as s:
@@ -95,18 +93,53 @@ class JobService:
             dropdown_values=lambda qid: self._dropdown_values(principal, qid),
             dialect=sql_dialect(source.kind),
         )
-        timeout = query.timeout or self.sources.timeout(source) or self.default_timeout
-        return self._run(
-            principal,
-            source,
-            statement,
+        return RunPlan(
+            source=source,
+            statement=statement,
             values=dict(parameters or {}),
             query_id=query.id,
-            max_age=max_age,
-            wait=wait,
-            timeout=timeout,
+            timeout=query.timeout or self.sources.timeout(source) or self.default_timeout,
             schedule_id=schedule_id,
         )
+
+    def plan_adhoc(
+        self,
+        principal: Principal,
+        sql: str,
+        *,
+        data_source_id: int | None = None,
+        timeout: float | None = None,
+    ) -> RunPlan:
+        """Check access for arbitrary SQL (editors and admins) on a source (default: the warehouse)."""
+        principal.require(Action.RUN_ADHOC, "ad-hoc SQL")
+        if not isinstance(sql, str) or not sql.strip():
+            raise InvalidInputError("sql", "a non-empty string")
+        source = (
+            self.sources.get(principal, data_source_id)
+            if data_source_id is not None
+            else self.sources.default(principal)
+        )
+        limit = self.sources.timeout(source) or self.default_timeout
+        return RunPlan(
+            source=source,
+            statement=Statement.plain(sql),
+            query_id=None,
+            timeout=min(timeout, limit) if timeout else limit,
+        )
+
+    def run_saved(
+        self,
+        principal: Principal,
+        query_id: int,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        max_age: float = 0,
+        wait: float = 0,
+        schedule_id: int | None = None,
+    ) -> RunOutcome:
+        """Run a saved query with parameter values (validated and bound, never spliced)."""
+        plan = self.plan_saved(principal, query_id, parameters, schedule_id=schedule_id)
+        return self.run(principal, plan, max_age=max_age, wait=wait)
 
     def run_adhoc(
         self,
@@ -119,56 +152,21 @@ class JobService:
         timeout: float | None = None,
     ) -> RunOutcome:
         """Run arbitrary SQL (editors and admins)."""
-        principal.require(Action.RUN_ADHOC, "ad-hoc SQL")
-        if not isinstance(sql, str) or not sql.strip():
-            raise InvalidInputError("sql", "a non-empty string")
-        source = (
-            self.sources.get(principal, data_source_id)
-            if data_source_id is not None
-            else self.sources.default(principal)
-        )
-        limit = self.sources.timeout(source) or self.default_timeout
-        return self._run(
-            principal,
-            source,
-            Statement.plain(sql),
-            values={},
-            query_id=None,
-            max_age=max_age,
-            wait=wait,
-            timeout=min(timeout, limit) if timeout else limit,
-        )
+        plan = self.plan_adhoc(principal, sql, data_source_id=data_source_id, timeout=timeout)
+        return self.run(principal, plan, max_age=max_age, wait=wait)
 
-    def _run(
-        self,
-        principal: Principal,
-        source: DataSource,
-        statement: Statement,
-        *,
-        values: dict[str, Any],
-        query_id: int | None,
-        max_age: float,
-        wait: float,
-        timeout: float,
-        schedule_id: int | None = None,
-    ) -> RunOutcome:
-        if isinstance(max_age, bool) or not isinstance(max_age, int | float):
-            raise InvalidInputError("max_age", "a number of seconds")
+    def run(self, principal: Principal, plan: RunPlan, *, max_age: float, wait: float) -> RunOutcome:
+        """Answer from the cache, join an identical job in flight, or start one; wait up to `wait` s."""
         if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
             raise InvalidInputError("wait", "a non-negative number of seconds")
-        encoded = encode_statement(statement)
-        query_hash = _hash(source, encoded)
-        if max_age != 0:
-            cached = self._cached(source.id, query_hash, max_age)
-            if cached is not None:
-                return RunOutcome(None, cached)
-        job, created = self._job_for(
-            principal, source, query_hash, encoded, values, query_id, timeout, schedule_id
-        )
+        cached, job, created = self._start(principal, plan, max_age)
+        if cached is not None:
+            return RunOutcome(None, cached)
+        assert job is not None
         wait = min(wait, self.max_wait)
         if created:
             with self.events.watch(job.id) as watch:
-                self.dispatcher.submit(job.id, JobContext(job, source, self._org_uuid(source.org_id)))
+                self._submit(job, plan)
                 notified = wait > 0 and watch.event.wait(min(wait, POLL_SECONDS))
                 if notified and isinstance(watch.outcome, RunOutcome):
                     return watch.outcome  # finished in this process: nothing to read back
@@ -176,6 +174,23 @@ class JobService:
         job = self.wait(job.id, wait)
         result = self._result_of(job) if job.status == JobStatus.SUCCESS else None
         return RunOutcome(job, result)
+
+    def _start(
+        self, principal: Principal, plan: RunPlan, max_age: float
+    ) -> tuple[QueryResult | None, Job | None, bool]:
+        if isinstance(max_age, bool) or not isinstance(max_age, int | float):
+            raise InvalidInputError("max_age", "a number of seconds")
+        encoded = encode_statement(plan.statement)
+        query_hash = _hash(plan.source, encoded)
+        if max_age != 0:
+            cached = self._cached(plan.source.id, query_hash, max_age)
+            if cached is not None:
+                return cached, None, False
+        job, created = self._job_for(principal, plan, query_hash, encoded)
+        return None, job, created
+
+    def _submit(self, job: Job, plan: RunPlan) -> None:
+        self.dispatcher.submit(job.id, JobContext(job, plan.source, self._org_uuid(plan.source.org_id)))
 
     def _cached(self, source_id: int, query_hash: str, max_age: float) -> QueryResult | None:
         stmt = select(QueryResult).where(
@@ -187,22 +202,14 @@ class JobService:
             return s.scalar(stmt.order_by(QueryResult.retrieved_at.desc()).limit(1))
 
     def _job_for(
-        self,
-        principal: Principal,
-        source: DataSource,
-        query_hash: str,
-        encoded: list[Any],
-        values: dict[str, Any],
-        query_id: int | None,
-        timeout: float,
-        schedule_id: int | None,
+        self, principal: Principal, plan: RunPlan, query_hash: str, encoded: list[Any]
     ) -> tuple[Job, bool]:
         # Identical statements already in flight share one job instead of running twice.
         with self._submit_lock, self.db.session() as s:
             running = s.scalar(
                 select(Job)
                 .where(
-                    Job.data_source_id == source.id,
+                    Job.data_source_id == plan.source.id,
                     Job.query_hash == query_hash,
                     Job.status.in_(ACTIVE),
                 )
@@ -214,14 +221,14 @@ class JobService:
             job = Job(
                 org_id=principal.org_id,
                 user_id=principal.user_id,
-                data_source_id=source.id,
-                query_id=query_id,
-                schedule_id=schedule_id,
+                data_source_id=plan.source.id,
+                query_id=plan.query_id,
+                schedule_id=plan.schedule_id,
                 query_hash=query_hash,
                 sql_text=_display(encoded),
-                parameters={"statement": encoded, "values": json.loads(canonical_values(values))},
+                parameters={"statement": encoded, "values": json.loads(canonical_values(plan.values))},
                 status=int(JobStatus.PENDING),
-                timeout=timeout,
+                timeout=plan.timeout,
             )
             s.add(job)
             s.flush()
