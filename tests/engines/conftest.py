@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from openlytics.engines.base import Execution, SourceEngine, Statement
-from openlytics.engines.sql_source import SQLAlchemySourceEngine
+from openlytics.engines.sql import SQLAlchemySourceEngine
 
 POSTGRES_URL = os.environ.get(
     "OPENLYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -12,7 +12,7 @@ from openlytics.core.errors import InvalidInputError, QueryFailedError
 from openlytics.engines.base import SourceEngine, Statement
 from openlytics.engines.duckdb_engine import DuckDBEngine
 from openlytics.engines.registry import EnginePool, open_engine
-from openlytics.engines.sql_source import SQLAlchemySourceEngine
+from openlytics.engines.sql import SQLAlchemySourceEngine
 from openlytics.settings import Settings
 
 from .conftest import fetch_table

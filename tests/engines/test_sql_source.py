@@ -16,7 +16,7 @@ import pytest
 
 from openlytics.core.errors import QueryCancelledError, QueryFailedError, SourceUnavailableError
 from openlytics.engines.base import BindValue, Statement
-from openlytics.engines.sql_source import SQLAlchemySourceEngine
+from openlytics.engines.sql import SQLAlchemySourceEngine
 
 from .conftest import MARIADB_URL, POSTGRES_URL, drain, fetch_table, mysql_processlist_has, run_admin_sql
 

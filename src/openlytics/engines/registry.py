@@ -10,7 +10,7 @@ from pathlib import Path
 from openlytics.core.errors import InvalidInputError
 from openlytics.engines.base import SourceEngine
 from openlytics.engines.duckdb_engine import DuckDBEngine
-from openlytics.engines.sql_source import SQLAlchemySourceEngine
+from openlytics.engines.sql import SQLAlchemySourceEngine
 from openlytics.settings import Settings
 
 logger = logging.getLogger(__name__)
