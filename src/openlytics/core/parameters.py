@@ -4,12 +4,11 @@ Saved SQL refers to parameters as `{{ name }}` (ranges as `{{ name.start }}` / `
 Every type except `raw` becomes a `BindValue`: the value never enters the SQL text, so no quoting
 or escaping is involved. `raw` is spliced as text and is therefore unsafe by design (for admins).
 
-Where a reference sits is decided by a small SQL lexer. A reference inside a comment is left alone;
-one inside a string literal or quoted identifier is an error, because a placeholder there would be
-text to the database (and drivers that interpolate client-side would then splice the value into a
-literal). Databases disagree on what a comment or a string is (MySQL's backslash escapes and `#`
-comments, PostgreSQL's nested comments and dollar quotes), so without a `dialect` a reference is
-bound only where every dialect agrees it sits in code.
+Where a reference sits is decided by `core.sql_lexer`, per dialect. A reference inside a comment is
+left alone; one inside a string literal or quoted identifier is an error, because a placeholder there
+would be text to the database (and drivers that interpolate client-side would then splice the value
+into a literal). Without a `dialect` a reference is bound only where every dialect agrees it sits in
+code.
 """
 
 from __future__ import annotations
@@ -17,13 +16,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, NoReturn
 
 from openlytics.core.errors import InvalidInputError
+from openlytics.core.sql_lexer import Reference, scan_references
 from openlytics.engines.base import BindValue, Statement
 
 PARAMETER_TYPES = frozenset(
@@ -35,8 +34,6 @@ CHOICE_TYPES = frozenset({"enum", "query"})
 DropdownValues = Callable[[int], Sequence[Any]]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Only blanks inside the braces: a newline could end a `--` comment halfway through a reference.
-_REFERENCE = re.compile(r"\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?[ \t]*\}\}")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _DEFINITION_KEYS = frozenset({"name", "title", "type", "default", "required", "options"})
@@ -88,19 +85,6 @@ class ParameterDefinition:
         if self.options:
             out["options"] = json.loads(json.dumps(dict(self.options), default=_json_default))
         return out
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One `{{ name }}` or `{{ name.attribute }}` in SQL; `span` is its [start, end) offsets."""
-
-    name: str
-    attribute: str | None
-    span: tuple[int, int]
-
-    def __str__(self) -> str:
-        dotted = f"{self.name}.{self.attribute}" if self.attribute else self.name
-        return f"{{{{ {dotted} }}}}"
 
 
 def parse_definitions(raw: Any) -> list[ParameterDefinition]:
@@ -172,17 +156,12 @@ def find_references(
     sql: str, *, raw_names: Collection[str] = (), dialect: str | None = None
 ) -> list[Reference]:
     """References in `sql` outside comments; one inside quotes is an error unless named in `raw_names`."""
-    lexicon = _DIALECTS.get(dialect or "")
-    lexicons = [lexicon] if lexicon is not None else list(_LEXICONS)
-    maps = [_QuotesAndComments(sql, lexicon) for lexicon in lexicons]
     found: list[Reference] = []
-    for match in _REFERENCE.finditer(sql):
-        reference = Reference(match.group(1), match.group(2), match.span())
-        kinds = {places.kind_at(match.start()) for places in maps}
-        if kinds == {"comment"}:
+    for reference, placements in scan_references(sql, dialect=dialect):
+        if placements == {"comment"}:
             continue
-        if kinds != {"code"} and reference.name not in raw_names:
-            if "quoted" in kinds:
+        if placements != {"code"} and reference.name not in raw_names:
+            if "quoted" in placements:
                 reason = f"parameter {reference} is inside quotes; remove the quotes, values are bound"
             else:
                 reason = (
@@ -461,114 +440,3 @@ def _append_value(
             fragments.append(BindValue(item))
     else:
         fragments.append(BindValue(value))
-
-
-# --- where references sit: a lexer for string literals, quoted identifiers and comments ---------
-
-
-@dataclass(frozen=True)
-class _Lexicon:
-    backslash_escapes: bool = False  # MySQL: \' inside '...' and "..."
-    e_strings: bool = False  # PostgreSQL: E'...' has backslash escapes
-    nested_comments: bool = False  # PostgreSQL: /* /* */ */
-    dollar_quotes: bool = False  # PostgreSQL, DuckDB: $tag$...$tag$
-    hash_comments: bool = False  # MySQL: # to end of line
-    dash_needs_space: bool = False  # MySQL: "--" starts a comment only before a blank
-    executable_comments: bool = False  # MySQL: /*! ... */ is code
-
-
-_STANDARD = _Lexicon()
-_POSTGRES = _Lexicon(e_strings=True, nested_comments=True, dollar_quotes=True)
-_MYSQL = _Lexicon(backslash_escapes=True, hash_comments=True, dash_needs_space=True, executable_comments=True)
-_LEXICONS = (_STANDARD, _POSTGRES, _MYSQL)
-_DIALECTS = {"sqlite": _STANDARD, "postgresql": _POSTGRES, "duckdb": _POSTGRES, "mysql": _MYSQL}
-
-_OPENER = re.compile(r"--|/\*|['\"`#]|\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
-_COMMENT_EDGE = re.compile(r"/\*|\*/")
-_QUOTE_STOPS = {
-    (quote, backslash): re.compile(
-        f"{re.escape(quote)}{re.escape(quote)}" + (r"|\\[\s\S]" if backslash else "") + f"|{re.escape(quote)}"
-    )
-    for quote in "'\"`"
-    for backslash in (False, True)
-}
-
-
-class _QuotesAndComments:
-    """The comment and quoted regions of one SQL text as one dialect reads it."""
-
-    def __init__(self, sql: str, lexicon: _Lexicon) -> None:
-        self.sql = sql
-        self.lexicon = lexicon
-        self.regions: list[tuple[int, int, str]] = []
-        position = 0
-        while (match := _OPENER.search(sql, position)) is not None:
-            position = self._region_from(match)
-        self.starts = [start for start, _, _ in self.regions]
-
-    def kind_at(self, offset: int) -> str:
-        """ "code", "comment" or "quoted"."""
-        index = bisect_right(self.starts, offset) - 1
-        if index >= 0 and offset < self.regions[index][1]:
-            return self.regions[index][2]
-        return "code"
-
-    def _region_from(self, match: re.Match[str]) -> int:
-        """Record the region opened by `match`; return where scanning resumes."""
-        sql, lexicon, start, opener = self.sql, self.lexicon, match.start(), match.group()
-        after = sql[match.end() : match.end() + 1]
-        if opener == "--":
-            if lexicon.dash_needs_space and after and not (after.isspace() or after < " "):
-                return start + 1
-            return self._add(start, self._line_end(start), "comment")
-        if opener == "#":
-            return self._add(start, self._line_end(start), "comment") if lexicon.hash_comments else start + 1
-        if opener == "/*":
-            if lexicon.executable_comments and after == "!":
-                return match.end()
-            return self._add(start, self._comment_end(start), "comment")
-        if opener.startswith("$"):
-            if not lexicon.dollar_quotes or _continues_word(sql, start):
-                return start + 1
-            close = sql.find(opener, match.end())
-            return self._add(start, len(sql) if close < 0 else close + len(opener), "quoted")
-        prefix = sql[start - 1 : start]
-        e_string = opener == "'" and prefix in ("e", "E") and not _continues_word(sql, start - 1)
-        backslash = opener != "`" and (lexicon.backslash_escapes or (lexicon.e_strings and e_string))
-        return self._add(start, _quote_end(sql, start, opener, backslash), "quoted")
-
-    def _add(self, start: int, end: int, kind: str) -> int:
-        self.regions.append((start, end, kind))
-        return end
-
-    def _line_end(self, start: int) -> int:
-        end = self.sql.find("\n", start)
-        return len(self.sql) if end < 0 else end
-
-    def _comment_end(self, start: int) -> int:
-        if not self.lexicon.nested_comments:
-            end = self.sql.find("*/", start + 2)
-            return len(self.sql) if end < 0 else end + 2
-        depth = 0
-        for edge in _COMMENT_EDGE.finditer(self.sql, start):
-            depth += 1 if edge.group() == "/*" else -1
-            if depth == 0:
-                return edge.end()
-        return len(self.sql)
-
-
-def _quote_end(sql: str, start: int, quote: str, backslash: bool) -> int:
-    """End of the literal opened at `start`: a doubled quote continues it, as does `\\x` if `backslash`."""
-    stops = _QUOTE_STOPS[quote, backslash]
-    position = start + 1
-    while (stop := stops.search(sql, position)) is not None:
-        if stop.group() == quote:
-            return stop.end()
-        position = stop.end()  # a doubled quote or an escaped character
-    return len(sql)
-
-
-def _continues_word(sql: str, offset: int) -> bool:
-    """Whether the character before `offset` belongs to an identifier (then `$` or `E` opens nothing)."""
-    before = sql[offset - 1 : offset]
-    return bool(before) and (before.isalnum() or before in "_$")
