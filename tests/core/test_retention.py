@@ -57,3 +57,28 @@ def test_purge_removes_old_results_and_jobs_but_keeps_latest_results(app: Openly
     assert not [p for rid, p in files.items() if rid != saved.result.id and p.exists()]
     # The kept result still serves its query.
     assert app.jobs.run_saved(admin, query.id, max_age=-1, wait=10).result.id == saved.result.id
+
+
+def test_files_no_row_points_at_are_swept_after_a_grace_period(app: Openlytics) -> None:
+    import os
+    import time
+
+    from openlytics.core.jobs.retention import sweep_orphan_files
+
+    admin = Principal.system(app.identity.organizations()[0].id)
+    kept = app.jobs.run_adhoc(admin, "SELECT 1 AS one", wait=10).result
+    assert kept is not None
+    root = app.results.root
+    orphan = root / "some-org" / "0123456789abcdef.arrows"
+    stale_temp = root / "some-org" / ".fedcba9876543210.arrows.tmp"
+    young = root / "some-org" / "young.arrows"
+    for f in (orphan, stale_temp, young):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"not referenced")
+    old = time.time() - 7200
+    for f in (orphan, stale_temp, app.results.absolute(kept.path)):
+        os.utime(f, (old, old))
+
+    assert sweep_orphan_files(app.db, app.results) == 2
+    assert not orphan.exists() and not stale_temp.exists()
+    assert young.exists() and app.results.absolute(kept.path).exists()

@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,19 @@ class ResultStore:
     def delete(self, path: str) -> None:
         """Remove a stored result; a missing file is not an error."""
         self.absolute(path).unlink(missing_ok=True)
+
+    def files_older_than(self, seconds: float) -> Iterator[tuple[str, bool]]:
+        """Stored paths (relative) and unfinished temporary files, untouched for `seconds`.
+
+        Yields `(path, is_temporary)`; used to sweep files no metadata row points at.
+        """
+        cutoff = time.time() - seconds
+        for file in self.root.rglob("*"):
+            if not file.is_file():
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if file.stat().st_mtime < cutoff:
+                    yield file.relative_to(self.root).as_posix(), file.name.endswith(".tmp")
 
     def absolute(self, path: str) -> Path:
         """The absolute path of a stored result; refuses paths that leave the store's root."""

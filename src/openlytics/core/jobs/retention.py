@@ -20,12 +20,17 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
+# Files younger than this are never swept: a result being written has no row yet.
+ORPHAN_GRACE_SECONDS = 3600
+
+
 @dataclass(frozen=True)
 class Purged:
     """What one purge removed."""
 
     jobs: int
     results: int
+    orphan_files: int = 0
 
 
 def purge_expired(
@@ -75,6 +80,24 @@ def purge_expired(
             )
         )
         removed_jobs = cast(CursorResult[Any], outcome).rowcount
-    if removed_jobs or removed_results:
-        log.info("purged %d old jobs and %d old results", removed_jobs, removed_results)
-    return Purged(removed_jobs, removed_results)
+    orphans = sweep_orphan_files(db, results)
+    if removed_jobs or removed_results or orphans:
+        log.info("purged %d jobs, %d results, %d orphan files", removed_jobs, removed_results, orphans)
+    return Purged(removed_jobs, removed_results, orphans)
+
+
+def sweep_orphan_files(db: Database, results: ResultStore, *, grace: float = ORPHAN_GRACE_SECONDS) -> int:
+    """Delete result files no row points at (a deleted source, a crash mid-write or mid-purge)."""
+    removed = 0
+    candidates = list(results.files_older_than(grace))
+    for start in range(0, len(candidates), BATCH):
+        chunk = candidates[start : start + BATCH]
+        with db.session() as s:
+            known = set(
+                s.scalars(select(QueryResult.path).where(QueryResult.path.in_([p for p, _ in chunk])))
+            )
+        for path, _temporary in chunk:
+            if path not in known:
+                results.delete(path)
+                removed += 1
+    return removed
