@@ -296,3 +296,9 @@ def test_cancel_kills_a_running_mariadb_statement(new_org) -> None:
         time.sleep(0.1)
     engine.dispose()
     assert running == 0
+
+
+def test_ad_hoc_runs_refuse_parameters_instead_of_ignoring_them(new_org) -> None:
+    response = new_org.editor.post("/api/v1/runs", json={"sql": "SELECT {{ x }}", "parameters": {"x": 1}})
+    assert response.status_code == 422
+    assert "parameters" in response.json()["error"]["message"]

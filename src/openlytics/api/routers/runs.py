@@ -28,13 +28,16 @@ class ResultFileResponse(FileResponse):
     chunk_size = 1024 * 1024
 
 
-class RunBody(Body):
-    parameters: dict[str, Any] | None = None
+class RunOptions(Body):
     max_age: float = 0
     wait: float = 0
 
 
-class AdhocRunBody(RunBody):
+class RunBody(RunOptions):
+    parameters: dict[str, Any] | None = None
+
+
+class AdhocRunBody(RunOptions):
     sql: str
     data_source_id: int | None = None
     timeout: float | None = None
