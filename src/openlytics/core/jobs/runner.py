@@ -62,19 +62,21 @@ class JobRunner:
 
     def run(self, job_id: int, context: JobContext | None = None) -> None:
         """Execute a PENDING job to its end; a job that is no longer PENDING is left alone."""
+        claimed = context is None
         if context is None:
             context = self._claim(job_id)
             if context is None:
                 self.events.notify(job_id)
                 return
-            mark = None
-        else:
-            mark = self.deadlines.schedule(self.MARK_STARTED_AFTER, lambda: self._mark_started(job_id))
         job = context.job
         job.started_at = job.started_at or utcnow()
         running = _Running()
         with self._lock:
             self._running[job_id] = running
+        # Registered first, so the deadline always finds the job it is to mark.
+        mark = None
+        if not claimed:
+            mark = self.deadlines.schedule(self.MARK_STARTED_AFTER, lambda: self._mark_started(job_id))
         timer = None
         if job.timeout:
             timer = self.deadlines.schedule(job.timeout, lambda: self.interrupt(job_id, "timeout"))
