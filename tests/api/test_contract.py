@@ -88,3 +88,14 @@ def test_dialect_prefixes_answer_501_until_implemented(server: LiveServer) -> No
 def test_repeated_slashes_are_collapsed(server: LiveServer) -> None:
     response = httpx.get(f"{server.url}//api/v1//me", headers={"Authorization": f"Bearer {server.admin_key}"})
     assert response.status_code == 200
+
+
+def test_the_docs_page_works_without_internet(server: LiveServer) -> None:
+    page = httpx.get(f"{server.url}/api/v1/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page.text)
+    assert assets
+    for asset in assets:
+        response = httpx.get(server.url + asset)
+        assert response.status_code == 200 and len(response.content) > 1000, asset

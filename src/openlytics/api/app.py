@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openlytics import __version__
@@ -59,13 +60,15 @@ def create_app(
             _app.state.ready = False
             core.stop()
 
-    app = FastAPI(
+    # The docs page serves Swagger UI's assets itself: it works on machines without internet.
+    app = FastAPIOffline(
         title="openlytics",
         version=__version__,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        static_url=f"{API_PREFIX}/docs-assets",
     )
     app.state.openlytics = core
     app.state.ready = False
