@@ -34,6 +34,8 @@ def test_openapi_describes_the_native_api(server: LiveServer) -> None:
     ):
         assert path in spec["paths"], path
     assert not [p for p in spec["paths"] if p.startswith(("/tonalytica", "/clicdata"))]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/v1/queries"]["get"]["security"] == [{"HTTPBearer": []}]
     assert httpx.get(f"{server.url}/api/v1/docs").status_code == 200
 
 

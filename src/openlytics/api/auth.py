@@ -6,6 +6,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openlytics.app import Openlytics
 from openlytics.core.errors import AuthenticationError, PermissionDeniedError
@@ -25,7 +26,13 @@ async def get_app(request: Request) -> Openlytics:
     return app_of(request)
 
 
-def authenticate(request: Request) -> Principal:
+# Declares the scheme in OpenAPI (the docs page's "Authorize" button); parsing stays ours, below.
+bearer_scheme = HTTPBearer(auto_error=False, description="An openlytics API key")
+
+
+def authenticate(
+    request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+) -> Principal:
     """Resolve the caller from `Authorization: Bearer <key>` or the session cookie."""
     app = app_of(request)
     header = request.headers.get("authorization")
