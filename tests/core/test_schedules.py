@@ -327,7 +327,8 @@ def test_create_rejects_invalid_fields(
     with pytest.raises(InvalidInputError) as raised:
         service.create(orgs.editor, **arguments)
     assert raised.value.field == field
-    assert service.list(orgs.editor) == ([], 0)
+    listed = service.list(orgs.editor)
+    assert (listed.items, listed.total) == ([], 0)
 
 
 def test_any_kind_is_accepted_without_a_known_kinds_list(db: Database, orgs: Orgs) -> None:
@@ -416,12 +417,13 @@ def test_list_pages_through_the_organization_s_schedules_only(service: ScheduleS
         for i in range(5)
     ]
     service.create(orgs.other, kind="query_refresh", target_id=1, interval_seconds=60)
-    first, total = service.list(orgs.editor, page=1, per_page=2)
-    third, _ = service.list(orgs.editor, page=3, per_page=2)
+    first_page = service.list(orgs.editor, page=1, per_page=2)
+    first, total = first_page.items, first_page.total
+    third = service.list(orgs.editor, page=3, per_page=2).items
     assert total == 5
     assert [s.id for s in first] == mine[:2]
     assert [s.id for s in third] == mine[4:]
-    assert service.list(orgs.other)[1] == 1
+    assert service.list(orgs.other).total == 1
 
 
 def test_schedule_of_another_organization_is_not_found(service: ScheduleService, orgs: Orgs) -> None:
@@ -441,7 +443,8 @@ def test_schedule_of_another_organization_is_not_found(service: ScheduleService,
 def test_viewer_reads_schedules_but_cannot_change_them(service: ScheduleService, orgs: Orgs) -> None:
     schedule = service.create(orgs.editor, kind="query_refresh", target_id=1, interval_seconds=60)
     assert service.get(orgs.viewer, schedule.id).id == schedule.id
-    assert service.runs(orgs.viewer, schedule.id) == ([], 0)
+    listed = service.runs(orgs.viewer, schedule.id)
+    assert (listed.items, listed.total) == ([], 0)
     for attempt in (
         lambda: service.create(orgs.viewer, kind="query_refresh", target_id=1, interval_seconds=60),
         lambda: service.update(orgs.viewer, schedule.id, name="x"),
@@ -465,7 +468,8 @@ def test_runs_are_listed_newest_first(service: ScheduleService, orgs: Orgs, db: 
         for minute in (1, 3, 2):
             due = T0 + timedelta(minutes=minute)
             session.add(ScheduleRun(schedule_id=schedule.id, due_at=due, fired_at=due))
-    runs, total = service.runs(orgs.editor, schedule.id, page=1, per_page=2)
+    runs_page = service.runs(orgs.editor, schedule.id, page=1, per_page=2)
+    runs, total = runs_page.items, runs_page.total
     assert total == 3
     assert [r.due_at for r in runs] == [T0 + timedelta(minutes=3), T0 + timedelta(minutes=2)]
 

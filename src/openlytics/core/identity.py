@@ -17,6 +17,7 @@ from openlytics.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal, Role
 from openlytics.core.secrets import (
     SecretBox,
@@ -256,16 +257,14 @@ class IdentityService:
         with self.db.session() as s:
             return s.get(User, principal.user_id)
 
-    def list_users(self, principal: Principal, *, page: int, per_page: int) -> tuple[list[User], int]:
+    def list_users(self, principal: Principal, *, page: int, per_page: int) -> Page[User]:
         """Users of the caller's organization."""
         principal.require(Action.READ, "users")
         if principal.is_query_key:
             raise PermissionDeniedError("read", "users")
         with self.db.session() as s:
-            base = select(User).where(User.org_id == principal.org_id)
-            total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
-            users = s.scalars(base.order_by(User.id).offset((page - 1) * per_page).limit(per_page))
-            return list(users), total
+            stmt = select(User).where(User.org_id == principal.org_id).order_by(User.id)
+            return paginate(s, stmt, page, per_page)
 
     def get_user(self, principal: Principal, user_id: int) -> User:
         """One user of the caller's organization."""
@@ -340,7 +339,7 @@ class IdentityService:
     # ----- API keys ----------------------------------------------------------------------
     def list_api_keys(
         self, principal: Principal, *, user_id: int | None, page: int, per_page: int
-    ) -> tuple[list[ApiKey], int]:
+    ) -> Page[ApiKey]:
         """Keys of the caller (or, for admins, of `user_id` / everyone), never their secret."""
         if principal.is_query_key or principal.user_id is None:
             raise PermissionDeniedError("read", "api keys")
@@ -353,9 +352,7 @@ class IdentityService:
                 raise PermissionDeniedError("read", f"api keys of user {user_id}")
             stmt = stmt.where(ApiKey.user_id == principal.user_id)
         with self.db.session() as s:
-            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-            rows = s.scalars(stmt.order_by(ApiKey.id).offset((page - 1) * per_page).limit(per_page))
-            return list(rows), total
+            return paginate(s, stmt.order_by(ApiKey.id), page, per_page)
 
     def create_api_key(
         self,

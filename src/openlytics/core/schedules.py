@@ -18,7 +18,6 @@ Due times:
 
 from __future__ import annotations
 
-import builtins
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -28,10 +27,11 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import CroniterBadDateError, croniter
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal
 from openlytics.store.db import Database
 from openlytics.store.models import Schedule, ScheduleRun
@@ -40,7 +40,6 @@ from openlytics.store.types import utcnow
 # The scheduler polls about once a second, so a shorter interval could not be honoured.
 MIN_INTERVAL_SECONDS = 1
 MAX_INTERVAL_SECONDS = 2**31 - 1  # the column is a 32-bit integer
-MAX_PER_PAGE = 250
 
 # Fields `update` accepts; the timing ones move `next_run_at`.
 _TIMING_FIELDS = frozenset({"interval_seconds", "cron", "timezone", "starts_at", "until", "enabled"})
@@ -200,14 +199,12 @@ class ScheduleService:
         self._known_kinds = known_kinds
         self._clock = clock
 
-    def list(
-        self, principal: Principal, *, page: int = 1, per_page: int = 25
-    ) -> tuple[builtins.list[Schedule], int]:
+    def list(self, principal: Principal, *, page: int = 1, per_page: int = 25) -> Page[Schedule]:
         """One page of the organization's schedules (oldest first) and their total."""
         _require(principal, Action.READ)
         stmt = select(Schedule).where(Schedule.org_id == principal.org_id).order_by(Schedule.id)
         with self._db.session() as session:
-            return _page(session, stmt, page, per_page)
+            return paginate(session, stmt, page, per_page)
 
     def get(self, principal: Principal, id: int) -> Schedule:
         """One schedule of the organization."""
@@ -283,9 +280,7 @@ class ScheduleService:
         with self._db.session() as session:
             session.delete(_find(session, principal, id))
 
-    def runs(
-        self, principal: Principal, id: int, *, page: int = 1, per_page: int = 25
-    ) -> tuple[builtins.list[ScheduleRun], int]:
+    def runs(self, principal: Principal, id: int, *, page: int = 1, per_page: int = 25) -> Page[ScheduleRun]:
         """One page of a schedule's runs (newest first) and their total."""
         _require(principal, Action.READ)
         with self._db.session() as session:
@@ -295,7 +290,7 @@ class ScheduleService:
                 .where(ScheduleRun.schedule_id == id)
                 .order_by(ScheduleRun.fired_at.desc(), ScheduleRun.id.desc())
             )
-            return _page(session, stmt, page, per_page)
+            return paginate(session, stmt, page, per_page)
 
     def _validated(self, fields: Mapping[str, Any], *, new_kind: bool = True) -> dict[str, Any]:
         kind = _text(fields["kind"], "kind", 40, required=True)
@@ -339,13 +334,6 @@ def _find(session: Session, principal: Principal, id: int) -> Schedule:
     if schedule is None:
         raise NotFoundError("schedule", id)
     return schedule
-
-
-def _page(session: Session, stmt: Select[T], page: int, per_page: int) -> tuple[list[T], int]:
-    page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
-    return items, total
 
 
 def _first_due(schedule: Schedule, now: datetime) -> datetime | None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 
 from openlytics.api.auth import App, CurrentPrincipal
 from openlytics.api.routers.common import Body, PageParams
-from openlytics.api.serializers import run_to_dict, schedule_to_dict
+from openlytics.api.serializers import page_of, run_to_dict, schedule_to_dict
 
 router = APIRouter(tags=["schedules"])
 
@@ -41,13 +41,8 @@ class ScheduleChangesBody(Body):
 @router.get("/schedules")
 def list_schedules(app: App, principal: CurrentPrincipal, paging: PageParams) -> dict[str, Any]:
     """Schedules of the organization."""
-    items, total = app.schedules.list(principal, page=paging.page, per_page=paging.per_page)
-    return {
-        "items": [schedule_to_dict(s) for s in items],
-        "page": paging.page,
-        "per_page": paging.per_page,
-        "total": total,
-    }
+    page = app.schedules.list(principal, page=paging.page, per_page=paging.per_page)
+    return page_of(page, [schedule_to_dict(s) for s in page.items])
 
 
 @router.post("/schedules", status_code=201)
@@ -91,10 +86,5 @@ def schedule_runs(
     schedule_id: int, app: App, principal: CurrentPrincipal, paging: PageParams
 ) -> dict[str, Any]:
     """Firings of a schedule, newest first."""
-    items, total = app.schedules.runs(principal, schedule_id, page=paging.page, per_page=paging.per_page)
-    return {
-        "items": [run_to_dict(r) for r in items],
-        "page": paging.page,
-        "per_page": paging.per_page,
-        "total": total,
-    }
+    page = app.schedules.runs(principal, schedule_id, page=paging.page, per_page=paging.per_page)
+    return page_of(page, [run_to_dict(r) for r in page.items])

@@ -41,13 +41,8 @@ class NewQueryKeyBody(Body):
 @router.get("/users")
 def list_users(app: App, principal: CurrentPrincipal, paging: PageParams) -> dict[str, Any]:
     """Users of the organization."""
-    users, total = app.identity.list_users(principal, page=paging.page, per_page=paging.per_page)
-    return {
-        "items": [ser.user(u) for u in users],
-        "page": paging.page,
-        "per_page": paging.per_page,
-        "total": total,
-    }
+    page = app.identity.list_users(principal, page=paging.page, per_page=paging.per_page)
+    return ser.page_of(page, [ser.user(u) for u in page.items])
 
 
 @router.post("/users", status_code=201)
@@ -80,15 +75,8 @@ def list_api_keys(
     app: App, principal: CurrentPrincipal, paging: PageParams, user_id: int | None = None
 ) -> dict[str, Any]:
     """The caller's keys (admins: anyone's)."""
-    keys, total = app.identity.list_api_keys(
-        principal, user_id=user_id, page=paging.page, per_page=paging.per_page
-    )
-    return {
-        "items": [ser.api_key(k) for k in keys],
-        "page": paging.page,
-        "per_page": paging.per_page,
-        "total": total,
-    }
+    page = app.identity.list_api_keys(principal, user_id=user_id, page=paging.page, per_page=paging.per_page)
+    return ser.page_of(page, [ser.api_key(k) for k in page.items])
 
 
 @router.post("/api-keys", status_code=201)
