@@ -48,6 +48,21 @@ class FreshPostgresDatabase:
         engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh migrated PostgreSQL metadata database for one test module, dropped at the end."""
+    from openlytics.store.db import Database
+
+    fresh = FreshPostgresDatabase.create("sched")
+    try:
+        db = Database(fresh.url)
+        db.migrate()
+        db.dispose()
+        yield fresh.url
+    finally:
+        fresh.drop()
+
+
 def make_settings(
     data_dir: Path, metadata: str, **overrides: object
 ) -> tuple[Settings, FreshPostgresDatabase | None]:
