@@ -71,9 +71,7 @@ class QueryService:
     def create(self, principal: Principal, **fields: Any) -> Query:
         """Save a new query; `name` and `sql` are required."""
         principal.require(Action.WRITE, "queries")
-        unknown = set(fields) - EDITABLE_FIELDS
-        if unknown:
-            raise InvalidInputError(sorted(unknown)[0], "unknown field")
+        _refuse_unknown(fields)
         for required in ("name", "sql"):
             if not fields.get(required):
                 raise InvalidInputError(required, "required")
@@ -91,9 +89,7 @@ class QueryService:
     def update(self, principal: Principal, query_id: int, **fields: Any) -> Query:
         """Edit a query; bumps its version."""
         principal.require(Action.WRITE, f"query {query_id}")
-        unknown = set(fields) - EDITABLE_FIELDS
-        if unknown:
-            raise InvalidInputError(sorted(unknown)[0], "unknown field")
+        _refuse_unknown(fields)
         with self.db.session() as s:
             query = self._get(s, principal, query_id)
             self._apply(s, principal, query, fields)
@@ -170,6 +166,12 @@ class QueryService:
             query.is_draft = bool(fields["is_draft"])
         source = s.get(DataSource, query.data_source_id)
         _check_references(query, sql_dialect(source.kind) if source is not None else None)
+
+
+def _refuse_unknown(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInputError(sorted(unknown)[0], "unknown field")
 
 
 def _check_references(query: Query, dialect: str | None) -> None:

@@ -15,7 +15,7 @@ from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox
 from openlytics.engines.base import SourceEngine, TableInfo
-from openlytics.engines.urls import mask_password, parse_source_url
+from openlytics.engines.urls import SourceURL, mask_password, parse_source_url
 from openlytics.store.db import Database
 from openlytics.store.models import DataSource, Organization
 
@@ -218,7 +218,7 @@ class DataSourceService:
         if clash is not None:
             raise ConflictError(f"a data source named {name!r} exists", field="name")
 
-    def _check_url(self, url: str) -> Any:
+    def _check_url(self, url: str) -> SourceURL:
         parsed = parse_source_url(url)
         if parsed.file_path is not None:
             path = Path(parsed.file_path).resolve()

@@ -15,18 +15,6 @@ from openlytics.api.routers.runs import RunBody, run_response
 router = APIRouter(tags=["queries"])
 
 
-class NewQueryBody(Body):
-    name: str
-    sql: str
-    data_source_id: int | None = None
-    description: str | None = None
-    parameters: list[dict[str, Any]] | None = None
-    tags: list[str] | None = None
-    timeout: float | None = None
-    options: dict[str, Any] | None = None
-    is_draft: bool | None = None
-
-
 class QueryChangesBody(Body):
     name: str | None = None
     sql: str | None = None
@@ -37,6 +25,11 @@ class QueryChangesBody(Body):
     timeout: float | None = None
     options: dict[str, Any] | None = None
     is_draft: bool | None = None
+
+
+class NewQueryBody(QueryChangesBody):
+    name: str
+    sql: str
 
 
 @router.get("/queries")
