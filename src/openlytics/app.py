@@ -10,16 +10,23 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from openlytics.core.alerts import AlertService
+from openlytics.core.dashboard_views import DashboardViews
+from openlytics.core.dashboards import DashboardService
+from openlytics.core.favorites import FavoriteService
 from openlytics.core.identity import IdentityService, NewOrganization
 from openlytics.core.jobs import JobService
 from openlytics.core.jobs.events import JobEvents
 from openlytics.core.jobs.retention import Purged, purge_expired
 from openlytics.core.jobs.runner import JobRunner
+from openlytics.core.notifications import DestinationService, Sender, SmtpConfig
 from openlytics.core.principal import Principal
+from openlytics.core.public_links import PublicLinkService
 from openlytics.core.queries import QueryService
 from openlytics.core.schedules import ScheduleService
 from openlytics.core.secrets import SecretBox
 from openlytics.core.sources import DataSourceService
+from openlytics.core.visualizations import VisualizationService
 from openlytics.engines.base import SourceEngine
 from openlytics.engines.registry import EnginePool, open_engine
 from openlytics.results.store import ResultStore
@@ -65,8 +72,32 @@ class Openlytics:
             on_organization_created=self.sources.ensure_warehouse,
         )
         self.queries = QueryService(self.db, self.sources)
+        self.visualizations = VisualizationService(self.db)
+        self.dashboards = DashboardService(self.db)
+        self.favorites = FavoriteService(self.db)
+        self.public_links = PublicLinkService(self.db, self.box)
+        self.dashboard_views = DashboardViews(self.db, self.results, self.dashboards, self.public_links)
+        self.destinations = DestinationService(self.db, self.box)
+        smtp = settings.smtp
+        self.sender = Sender(
+            SmtpConfig(
+                host=smtp.host,
+                port=smtp.port,
+                username=smtp.username,
+                password=smtp.password.get_secret_value(),
+                sender=smtp.sender,
+                starttls=smtp.starttls,
+                ssl=smtp.ssl,
+                timeout=smtp.timeout_seconds,
+            ),
+            webhook_timeout=settings.webhook_timeout_seconds,
+        )
+        self.alerts = AlertService(
+            self.db, self.results, self.destinations, self.sender, base_url=lambda: settings.public_url
+        )
         self.events = JobEvents()
         self.runner = JobRunner(self.db, self.sources, self.results, self.events)
+        self.runner.on_query_result.append(self.alerts.on_query_result)
         self.executor: Executor = LocalExecutor(
             self.runner.run, self.runner.interrupt, workers=settings.executor_workers
         )
@@ -138,5 +169,6 @@ class Openlytics:
         self.maintenance.stop()
         self.runner.interrupt_all("shutdown")
         self.executor.shutdown(wait=True)
+        self.alerts.close()
         self.engines.close_all()
         self.db.dispose()

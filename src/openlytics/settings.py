@@ -7,10 +7,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "openlytics-dev-secret-key-change-me"  # noqa: S105 - refused outside dev mode
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing e-mail (alert notifications); no host means e-mail is off."""
+
+    host: str = ""
+    port: int = 25
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    sender: str = "openlytics@localhost"
+    starttls: bool = False
+    ssl: bool = False
+    timeout_seconds: float = 10.0
 
 
 class Settings(BaseSettings):
@@ -61,6 +74,13 @@ class Settings(BaseSettings):
 
     # External file-based data sources (SQLite, DuckDB files) must live under these directories.
     file_source_dirs: list[Path] = Field(default_factory=list)
+
+    # Notifications: e-mail through SMTP (OPENLYTICS_SMTP__HOST, ...) and webhooks.
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    webhook_timeout_seconds: float = 10.0
+    # The address people use to reach this server, for links in e-mails and shared dashboards;
+    # empty means the address of the request.
+    public_url: str = ""
 
     # DuckDB warehouse
     warehouse_memory_limit: str = "2GB"

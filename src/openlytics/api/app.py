@@ -16,9 +16,10 @@ from openlytics.api.auth import authenticate
 from openlytics.api.errors import install_error_handlers
 from openlytics.api.routers import identity, queries, runs, schedules, sources, users
 from openlytics.app import Openlytics
-from openlytics.dialects import DIALECT_PREFIXES
+from openlytics.dialects import DIALECT_PREFIXES, tonalytica
 from openlytics.dialects.unimplemented import unimplemented_router
 from openlytics.settings import Settings
+from openlytics.web import public_pages
 
 API_PREFIX = "/api/v1"
 
@@ -72,7 +73,7 @@ def create_app(
     )
     app.state.openlytics = core
     app.state.ready = False
-    install_error_handlers(app)
+    install_error_handlers(app, {tonalytica.CAPABILITIES.prefix: tonalytica.format_error})
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:
@@ -86,6 +87,8 @@ def create_app(
     app.include_router(identity.public_router, prefix=API_PREFIX)
     for module in (identity, users, sources, queries, runs, schedules):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
+    app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)
+    app.include_router(public_pages.router)
     for vendor, prefix in DIALECT_PREFIXES.items():
         app.include_router(unimplemented_router(vendor), prefix=prefix)
     app.add_middleware(CollapseSlashes)

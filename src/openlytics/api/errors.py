@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openlytics.core.errors import OpenlyticsError
@@ -28,6 +29,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "source_unavailable": 502,
     "query_timeout": 504,
     "not_implemented": 501,
+    "method_not_allowed": 405,
     "error": 500,
     "internal_error": 500,
 }
@@ -47,30 +49,45 @@ def error_response(code: str, message: str, details: dict[str, Any] | None = Non
     return JSONResponse({"error": body}, status_code=status_for(code), headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every failure into the JSON envelope."""
+# A dialect's error shape: (code, message, details) -> the response its clients expect.
+ErrorFormatter = Callable[[str, str, dict[str, Any]], Response]
+
+
+def install_error_handlers(app: FastAPI, dialect_formatters: Mapping[str, ErrorFormatter] | None = None) -> None:
+    """Register the handlers that turn every failure into the JSON envelope (or a dialect's shape).
+
+    `dialect_formatters` maps a path prefix (e.g. "/tonalytica") to the formatter of that dialect.
+    """
+    formatters = dict(dialect_formatters or {})
+
+    def respond(request: Request, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+        path = request.url.path
+        for prefix, formatter in formatters.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return formatter(code, message, details or {})
+        return error_response(code, message, details)
 
     @app.exception_handler(OpenlyticsError)
-    async def _domain(_request: Request, exc: OpenlyticsError) -> JSONResponse:
-        return error_response(exc.code, exc.message, exc.details)
+    async def _domain(request: Request, exc: OpenlyticsError) -> Response:
+        return respond(request, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "request"
-        return error_response("invalid_input", f"{field}: {first.get('msg', 'invalid')}", {"field": field})
+        return respond(request, "invalid_input", f"{field}: {first.get('msg', 'invalid')}", {"field": field})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
             exc.status_code, "error"
         )
-        response = error_response(code, str(exc.detail))
+        response = respond(request, code, str(exc.detail))
         response.status_code = exc.status_code
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return error_response("internal_error", "internal server error")
+        return respond(request, "internal_error", "internal server error")

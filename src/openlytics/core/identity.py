@@ -257,13 +257,17 @@ class IdentityService:
         with self.db.session() as s:
             return s.get(User, principal.user_id)
 
-    def list_users(self, principal: Principal, *, page: int, per_page: int) -> Page[User]:
-        """Users of the caller's organization."""
+    def list_users(
+        self, principal: Principal, *, page: int, per_page: int, disabled: bool | None = None
+    ) -> Page[User]:
+        """Users of the caller's organization (only disabled or only active ones if asked)."""
         principal.require(Action.READ, "users")
         if principal.is_query_key:
             raise PermissionDeniedError("read", "users")
         with self.db.session() as s:
             stmt = select(User).where(User.org_id == principal.org_id).order_by(User.id)
+            if disabled is not None:
+                stmt = stmt.where(User.disabled_at.is_not(None) if disabled else User.disabled_at.is_(None))
             return paginate(s, stmt, page, per_page)
 
     def get_user(self, principal: Principal, user_id: int) -> User:
@@ -406,6 +410,21 @@ class IdentityService:
                 .limit(1)
             )
             return self.box.decrypt(record.key_encrypted) if record else None
+
+    def reveal_user_key(self, principal: Principal, user_id: int) -> str | None:
+        """The plaintext of a user's newest active key (admins), for dialects that show it."""
+        principal.require(Action.MANAGE_USERS, f"api keys of user {user_id}")
+        with self.db.session() as s:
+            self._user(s, principal, user_id)
+            record = s.scalar(
+                select(ApiKey)
+                .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+                .order_by(ApiKey.id.desc())
+                .limit(1)
+            )
+            if record is None or (record.expires_at is not None and record.expires_at <= utcnow()):
+                return None
+            return self.box.decrypt(record.key_encrypted)
 
     def revoke_api_key(self, principal: Principal, key_id: int) -> None:
         """Revoke a key: the owner, or an admin of the organization."""

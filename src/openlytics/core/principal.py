@@ -68,12 +68,19 @@ class Principal:
         """The server itself acting inside an organization (scheduler, bootstrap)."""
         return cls(org_id=org_id, user_id=None, role=Role.ADMIN, credential="system")
 
+    @classmethod
+    def public(cls, org_id: int) -> Principal:
+        """Anyone holding a public link: may only read what the link reaches."""
+        return cls(org_id=org_id, user_id=None, role=Role.VIEWER, credential="public_link")
+
     def can(self, action: Action) -> bool:
         """Whether the role (or key scope) allows `action` at all."""
         if action is Action.MANAGE_ORGS:
             return self.is_superadmin
         if self.query_scope is not None:
             return action in QUERY_KEY_ACTIONS
+        if self.credential == "public_link":
+            return action is Action.READ
         return action in ROLE_ACTIONS[self.role]
 
     def require(self, action: Action, resource: str = "") -> None:

@@ -8,12 +8,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from openlytics.core.favorites import favorite_ids
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.parameters import find_references, parse_definitions
 from openlytics.core.principal import Action, Principal
 from openlytics.core.sources import DataSourceService, sql_dialect
+from openlytics.core.visualizations import copy_of, default_table
 from openlytics.store.db import Database
-from openlytics.store.models import DataSource, Query
+from openlytics.store.models import DataSource, Query, Visualization
 from openlytics.store.types import utcnow
 
 EDITABLE_FIELDS = frozenset(
@@ -35,12 +37,15 @@ class QueryService:
         search: str | None = None,
         tag: str | None = None,
         include_archived: bool = False,
+        favorites_only: bool = False,
         page: int = 1,
         per_page: int = 25,
     ) -> Page[Query]:
         """Queries of the organization, newest first, optionally searched and filtered."""
         principal.require(Action.READ, "queries")
         stmt = select(Query).where(Query.org_id == principal.org_id)
+        if favorites_only:
+            stmt = stmt.where(Query.id.in_(favorite_ids(principal, "query")))
         if principal.query_scope is not None:
             stmt = stmt.where(Query.id == principal.query_scope)
         if not include_archived:
@@ -83,6 +88,7 @@ class QueryService:
             query.last_modified_by_id = principal.user_id
             s.add(query)
             s.flush()
+            s.add(default_table(query))
             _ = query.user  # load while the session is open; callers serialise it later
             return query
 
@@ -128,6 +134,10 @@ class QueryService:
             )
             s.add(copy)
             s.flush()
+            originals = s.scalars(
+                select(Visualization).where(Visualization.query_id == original.id).order_by(Visualization.id)
+            )
+            s.add_all([copy_of(viz, copy.id) for viz in originals])
             _ = copy.user
             return copy
 

@@ -280,6 +280,33 @@ class ScheduleService:
         with self._db.session() as session:
             session.delete(_find(session, principal, id))
 
+    def for_targets(self, principal: Principal, kind: str, target_ids: list[int]) -> dict[int, Schedule]:
+        """The schedule of each target that has one (e.g. the refresh schedules of some queries)."""
+        _require(principal, Action.READ)
+        if not target_ids:
+            return {}
+        with self._db.session() as session:
+            stmt = select(Schedule).where(
+                Schedule.org_id == principal.org_id,
+                Schedule.kind == kind,
+                Schedule.target_id.in_(target_ids),
+            )
+            return {schedule.target_id: schedule for schedule in session.scalars(stmt.order_by(Schedule.id))}
+
+    def set_for_target(
+        self, principal: Principal, kind: str, target_id: int, timing: Mapping[str, Any] | None
+    ) -> Schedule | None:
+        """Give a target exactly one schedule of `kind` with `timing`, or none when it is None."""
+        existing = self.for_targets(principal, kind, [target_id]).get(target_id)
+        if timing is None:
+            if existing is not None:
+                self.delete(principal, existing.id)
+            return None
+        if existing is None:
+            return self.create(principal, kind=kind, target_id=target_id, **timing)
+        changes = {"interval_seconds": None, "cron": None, "starts_at": None, "until": None} | dict(timing)
+        return self.update(principal, existing.id, **changes)
+
     def runs(self, principal: Principal, id: int, *, page: int = 1, per_page: int = 25) -> Page[ScheduleRun]:
         """One page of a schedule's runs (newest first) and their total."""
         _require(principal, Action.READ)

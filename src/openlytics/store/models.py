@@ -226,3 +226,123 @@ class ScheduleRun(Base):
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Visualization(IdentifiedMixin, Base):
+    """A way of drawing one query's result: a table, a chart, a pivot table or a counter."""
+
+    __tablename__ = "visualizations"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("queries.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Dashboard(IdentifiedMixin, Base):
+    """A page of widgets; its slug is unique within the organization."""
+
+    __tablename__ = "dashboards"
+    __table_args__ = (UniqueConstraint("org_id", "slug", name="uq_dashboards_org_slug"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(140))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    is_draft: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    filters_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class Widget(IdentifiedMixin, Base):
+    """A visualization or a text box placed on a dashboard (position in `options`)."""
+
+    __tablename__ = "widgets"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    dashboard_id: Mapped[int] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"), index=True)
+    visualization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visualizations.id", ondelete="CASCADE"), index=True, default=None
+    )
+    text: Mapped[str] = mapped_column(Text, default="")
+    width: Mapped[int] = mapped_column(Integer, default=1)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Favorite(IdentifiedMixin, Base):
+    """A user's star on a query or a dashboard."""
+
+    __tablename__ = "favorites"
+    __table_args__ = (
+        UniqueConstraint("user_id", "object_type", "object_id", name="uq_favorites_user_object"),
+    )
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[int] = mapped_column(Integer)
+
+
+class PublicLink(IdentifiedMixin, Base):
+    """A revocable token giving anyone with the link read-only access to one dashboard."""
+
+    __tablename__ = "public_links"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    dashboard_id: Mapped[int] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Alert(IdentifiedMixin, Base):
+    """A condition on a query's latest result (column, operator, value), checked after each run."""
+
+    __tablename__ = "alerts"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    query_id: Mapped[int] = mapped_column(ForeignKey("queries.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="unknown")
+    # Seconds before a still-triggered alert notifies again; None notifies only on state changes.
+    rearm: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_triggered_at: Mapped[datetime | None] = mapped_column(default=None)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class NotificationDestination(IdentifiedMixin, Base):
+    """Where alerts can notify: an e-mail address list or a webhook URL (options encrypted)."""
+
+    __tablename__ = "notification_destinations"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_notification_destinations_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20))
+    options_encrypted: Mapped[str] = mapped_column(Text)
+
+
+class AlertSubscription(IdentifiedMixin, Base):
+    """Who hears of an alert: a user (by e-mail) or a destination."""
+
+    __tablename__ = "alert_subscriptions"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    destination_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notification_destinations.id", ondelete="CASCADE"), default=None
+    )

@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -59,6 +60,8 @@ class JobRunner:
         self._lock = threading.Lock()
         self._running: dict[int, _Running] = {}
         self.deadlines = Deadlines()
+        # Called with every successful outcome of a saved query (alerts are checked this way).
+        self.on_query_result: list[Callable[[Job, QueryResult], None]] = []
 
     def run(self, job_id: int, context: JobContext | None = None) -> None:
         """Execute a PENDING job to its end; a job that is no longer PENDING is left alone."""
@@ -104,6 +107,15 @@ class JobRunner:
                 running.finished = True
                 self._running.pop(job_id, None)
             self.events.notify(job_id, outcome)
+        if outcome is not None and outcome.result is not None and job.query_id is not None:
+            self._announce(job, outcome.result)
+
+    def _announce(self, job: Job, result: QueryResult) -> None:
+        for listener in self.on_query_result:
+            try:
+                listener(job, result)
+            except Exception:  # a listener's bug must not fail the job that already succeeded
+                log.exception("listener %r failed for job %s", listener, job.id)
 
     def interrupt(self, job_id: int, reason: str = "cancelled") -> bool:
         """Interrupt a job running here; False when it is not running in this process."""

@@ -1,0 +1,71 @@
+"""A dashboard as a person sees it: every widget with the latest data of its query, for rendering."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from openlytics.core.dashboards import DashboardDetail, DashboardService, position_of
+from openlytics.core.principal import Principal
+from openlytics.core.public_links import PublicLinkService
+from openlytics.render.model import Column, DashboardView, Position, VisualizationView, WidgetView
+from openlytics.results.formats import rows_as_json_objects
+from openlytics.results.store import ResultStore
+from openlytics.store.db import Database
+from openlytics.store.models import QueryResult
+
+# Charts of more rows than this are drawn from the first rows only (a page, not a data export).
+MAX_ROWS_PER_WIDGET = 5_000
+
+
+class DashboardViews:
+    """Builds render-ready views of dashboards, for signed-in callers and public links alike."""
+
+    def __init__(
+        self, db: Database, results: ResultStore, dashboards: DashboardService, links: PublicLinkService
+    ) -> None:
+        self.db = db
+        self.results = results
+        self.dashboards = dashboards
+        self.links = links
+
+    def view(self, principal: Principal, ref: int | str) -> DashboardView:
+        """The dashboard `ref` (id or slug) with each widget's latest data."""
+        return self._view(self.dashboards.get(principal, ref))
+
+    def public_view(self, token: str) -> DashboardView:
+        """The one dashboard a public link reaches (NotFoundError once revoked)."""
+        principal, dashboard_id = self.links.resolve(token)
+        return self._view(self.dashboards.get(principal, dashboard_id))
+
+    def _view(self, detail: DashboardDetail) -> DashboardView:
+        result_ids = {p.query.latest_result_id for p in detail.widgets if p.query and p.query.latest_result_id}
+        with self.db.session() as s:
+            found = s.scalars(select(QueryResult).where(QueryResult.id.in_(result_ids))) if result_ids else []
+            results = {r.id: r for r in found}
+        widgets = []
+        for placed in detail.widgets:
+            pos = position_of(placed.widget)
+            position = Position(col=pos["col"], row=pos["row"], size_x=pos["sizeX"], size_y=pos["sizeY"])
+            viz = placed.visualization
+            if viz is None or placed.query is None:
+                widgets.append(WidgetView(position=position, text=placed.widget.text))
+                continue
+            result = results.get(placed.query.latest_result_id or -1)
+            columns: tuple[Column, ...] = ()
+            rows: tuple[dict[str, object], ...] = ()
+            if result is not None:
+                columns = tuple(Column(c["name"], c["type"]) for c in result.columns)
+                reader = self.results.open(result.path)
+                try:
+                    rows = tuple(rows_as_json_objects(reader, MAX_ROWS_PER_WIDGET))
+                finally:
+                    reader.close()
+            view = VisualizationView(
+                type=viz.type,
+                name=f"{placed.query.name} – {viz.name}",
+                options=dict(viz.options or {}),
+                columns=columns,
+                rows=rows,
+            )
+            widgets.append(WidgetView(position=position, visualization=view))
+        return DashboardView(name=detail.dashboard.name, widgets=tuple(widgets))

@@ -1,0 +1,36 @@
+"""Visualizations and dashboards as Vega-Lite specs, and those specs as PNG, SVG and PDF.
+
+A leaf package: it knows only the plain views in `model`, never the server's objects.
+"""
+
+from openlytics.render.dashboard import dashboard_spec
+from openlytics.render.errors import VisualizationOptionsError
+from openlytics.render.image import (
+    dashboard_pdf,
+    dashboard_png,
+    render_pdf,
+    render_png,
+    render_svg,
+    vega_embed_bundle,
+)
+from openlytics.render.model import Column, DashboardView, Position, VisualizationView, WidgetView
+from openlytics.render.options import check_options
+from openlytics.render.vega import visualization_spec
+
+__all__ = [
+    "Column",
+    "DashboardView",
+    "Position",
+    "VisualizationOptionsError",
+    "VisualizationView",
+    "WidgetView",
+    "check_options",
+    "dashboard_pdf",
+    "dashboard_png",
+    "dashboard_spec",
+    "render_pdf",
+    "render_png",
+    "render_svg",
+    "vega_embed_bundle",
+    "visualization_spec",
+]
