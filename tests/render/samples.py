@@ -30,9 +30,11 @@ ROWS = tuple(
 )
 
 
-def view(kind: str, name: str = "Sales", rows: tuple[dict[str, Any], ...] = ROWS, **options: Any) -> VisualizationView:
-    """A visualization of `kind` over the sample data."""
-    return VisualizationView(type=kind, name=name, options=options, columns=COLUMNS, rows=rows)
+def view(
+    kind: str, name: str = "Sales", data: tuple[dict[str, Any], ...] = ROWS, **options: Any
+) -> VisualizationView:
+    """A visualization of `kind` over the sample data (or other rows of the same columns)."""
+    return VisualizationView(type=kind, name=name, options=options, columns=COLUMNS, rows=data)
 
 
 def chart(series_type: str, mapping: dict[str, str], **options: Any) -> VisualizationView:
@@ -45,7 +47,9 @@ def sample_dashboard() -> DashboardView:
     return DashboardView(
         name="Sales overview",
         widgets=(
-            WidgetView(Position(col=0, row=0, size_x=6, size_y=2), text="# Sales\nDaily **sales** by region."),
+            WidgetView(
+                Position(col=0, row=0, size_x=6, size_y=2), text="# Sales\nDaily **sales** by region."
+            ),
             WidgetView(Position(col=0, row=2, size_x=2, size_y=5), visualization=view("COUNTER", "Best day")),
             WidgetView(
                 Position(col=2, row=2, size_x=4, size_y=8),
@@ -53,7 +57,7 @@ def sample_dashboard() -> DashboardView:
             ),
             WidgetView(
                 Position(col=0, row=10, size_x=3, size_y=8),
-                visualization=chart("column", {"region": "x", "sales": "y", "profit": "y"}),
+                visualization=chart("column", {"day": "x", "sales": "y", "region": "series"}),
             ),
             WidgetView(Position(col=3, row=10, size_x=3, size_y=8), visualization=view("TABLE", "All rows")),
         ),

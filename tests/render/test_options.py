@@ -63,8 +63,14 @@ def test_options_that_do_not_fit_name_the_option_at_fault(kind: str, options: di
 @pytest.mark.parametrize(
     ("kind", "options"),
     [
-        ("chart", {"globalSeriesType": "bubble", "columnMapping": {"day": "x", "sales": "y", "orders": "size"}}),
-        ("CHART", {"columnMapping": {"day": "x", "sales": "y", "region": "unused"}, "series": {"stacking": None}}),
+        (
+            "chart",
+            {"globalSeriesType": "bubble", "columnMapping": {"day": "x", "sales": "y", "orders": "size"}},
+        ),
+        (
+            "CHART",
+            {"columnMapping": {"day": "x", "sales": "y", "region": "unused"}, "series": {"stacking": None}},
+        ),
         ("Table", {"columns": [{"name": "day", "title": "Day", "visible": True, "order": 0}]}),
         ("PIVOT", {"rows": ["day"], "cols": ["region"], "vals": ["sales"], "aggregatorName": "Sum"}),
         ("COUNTER", {"counterColName": "sales", "rowNumber": 2, "targetColName": "orders"}),

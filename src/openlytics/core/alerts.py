@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from openlytics.core.notifications import DestinationService, Message, NotificationError, Sender
@@ -187,7 +188,10 @@ class AlertService:
     def _transition(self, alert_id: int, state: str, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
         with self.db.session() as s:
-            alert = s.get(Alert, alert_id, with_for_update=not self.db.is_sqlite)
+            # Locked, so two runs finishing together notify once (SQLite serialises writers anyway).
+            alert = s.scalar(
+                select(Alert).options(lazyload(Alert.user)).where(Alert.id == alert_id).with_for_update()
+            )
             if alert is None:
                 return
             previous = alert.state

@@ -127,7 +127,7 @@ def _stack_spec(stack: _Stack, unit: float) -> dict[str, Any]:
 
 
 def _width(columns: int, unit: float) -> int:
-    return int(columns * unit - GUTTER)
+    return round(columns * unit - GUTTER)
 
 
 def _spacer(width: int) -> dict[str, Any]:

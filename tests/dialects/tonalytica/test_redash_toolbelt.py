@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.dialects.tonalytica.conftest import Tonalytica, script
 
 
@@ -107,3 +109,38 @@ def test_clone_dashboard_and_queries(ton: Tonalytica) -> None:
     assert new_query["name"] == "NEW totals" and new_query["id"] != query["id"]
     assert viz_widget["visualization"]["options"] == chart["options"]
     assert [w["text"] for w in clone["widgets"] if "visualization" not in w] == ["notes"]
+
+
+def test_redash_client_queries_alerts_and_favorites(ton: Tonalytica) -> None:
+    r = ton.redash
+    query = r.create_query({"data_source_id": ton.warehouse_id, "name": "n", "query": "SELECT count(*) AS n FROM sales"}).json()
+    r.update_query(query["id"], {"schedule": {"interval": 3600, "time": None, "day_of_week": None, "until": None}})
+    assert [q["id"] for q in r.scheduled_queries()] == [query["id"]]
+    assert r.queries(page=1, page_size=10)["count"] == 1
+    viz_id = r.get_query(query["id"])["visualizations"][0]["id"]
+    r.update_visualization(viz_id, {"name": "Rows", "options": {"itemsPerPage": 25}})
+    assert r.get_query(query["id"])["visualizations"][0]["options"] == {"itemsPerPage": 25}
+
+    alert = r.create_alert("few", {"column": "n", "op": "<", "value": 10}, query["id"])
+    r.update_alert(alert["id"], name="very few", rearm=60)
+    assert r.get_alert(alert["id"])["name"] == "very few"
+    assert [a["name"] for a in r.alerts()] == ["very few"]
+
+    dashboard = r.create_dashboard("Fav")
+    r.create_favorite("dashboard", dashboard["id"])
+    r.create_favorite("query", query["id"])
+    assert [d["id"] for d in r.dashboards(only_favorites=True)["results"]] == [dashboard["id"]]
+    assert r.get_dashboard(dashboard["id"])["is_favorite"] is True
+    assert r.get_data_source(ton.warehouse_id)["type"] == "warehouse"
+
+
+@pytest.mark.postgres
+def test_redash_client_creates_a_postgres_data_source_and_queries_it(ton: Tonalytica) -> None:
+    created = ton.redash.create_data_source(
+        "local pg", "pg", {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+    ).json()
+    assert created["type"] == "postgresql"
+    result = ton.admin.query_and_wait_result(created["id"], "SELECT 40 + 2 AS answer", timeout=30).json()
+    assert result["query_result"]["data"]["rows"] == [{"answer": 42}]
+    bad = ton.http.post("/api/data_sources", json={"name": "x", "type": "oracle", "options": {}})
+    assert bad.status_code == 400

@@ -227,3 +227,12 @@ def test_data_sources(ton: Tonalytica) -> None:
     schema = ton.http.get(f"/api/data_sources/{ton.warehouse_id}/schema").json()["schema"]
     sales = next(t for t in schema if t["name"] == "sales")
     assert [c["name"] for c in sales["columns"]] == ["id", "region", "amount", "sold_on"]
+
+
+def test_widgets_positions_and_credentials_helpers(ton: Tonalytica) -> None:
+    assert ton.admin.test_credentials() is True
+    dashboard = ton.admin.create_dashboard("Grid").json()
+    assert ton.admin.calculate_widget_position(dashboard["id"], False) == {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}
+    ton.admin.create_widget(dashboard["id"], None, "first", {"position": {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}})
+    assert ton.admin.calculate_widget_position(dashboard["id"], False)["col"] == 3
+    assert ton.admin.calculate_widget_position(dashboard["id"], True) == {"col": 0, "row": 0, "sizeX": 6, "sizeY": 8}
