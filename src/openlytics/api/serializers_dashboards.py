@@ -6,6 +6,7 @@ from typing import Any
 
 from openlytics.api.serializers import iso
 from openlytics.core.dashboards import DashboardDetail, PlacedWidget, position_of
+from openlytics.core.pagination import Page
 from openlytics.store.models import (
     Alert,
     AlertSubscription,
@@ -126,3 +127,9 @@ def destination(d: NotificationDestination, options: dict[str, Any]) -> dict[str
         "created_at": iso(d.created_at),
         "updated_at": iso(d.updated_at),
     }
+
+
+def page_of_list(items: list[Any], page: int, per_page: int) -> Page[Any]:
+    """One page of a list a service returns whole (alerts, destinations, a query's visualizations)."""
+    start = (page - 1) * per_page
+    return Page(items[start : start + per_page], page, per_page, len(items))
