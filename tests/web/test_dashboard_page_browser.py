@@ -75,13 +75,19 @@ def test_every_chart_is_drawn_without_errors(rendered_page: WebDriver) -> None:
     assert rendered_page.find_elements(By.CSS_SELECTOR, "[data-render-error]") == []
 
     line = widget(rendered_page, 2)
-    assert len(line.find_elements(By.CSS_SELECTOR, ".chart svg g.mark-line path")) == 2  # one per region
-    bars = widget(rendered_page, 3).find_elements(By.CSS_SELECTOR, ".chart svg g.mark-rect path")
+    assert (
+        len(line.find_elements(By.CSS_SELECTOR, ".chart svg g.role-mark.mark-line path")) == 2
+    )  # one per region
+    bars = widget(rendered_page, 3).find_elements(By.CSS_SELECTOR, ".chart svg g.role-mark.mark-rect path")
     assert len(bars) == len(ROWS)  # ten days x two regions
-    pivot_cells = widget(rendered_page, 5).find_elements(By.CSS_SELECTOR, ".chart svg g.mark-text text")
+    pivot_cells = widget(rendered_page, 5).find_elements(
+        By.CSS_SELECTOR, ".chart svg g.role-mark.mark-text text"
+    )
     assert len(pivot_cells) == 2
-    hostile_points = widget(rendered_page, 8).find_elements(By.CSS_SELECTOR, ".chart svg g.mark-line path")
-    assert len(hostile_points) == 1
+    hostile_bars = widget(rendered_page, 8).find_elements(
+        By.CSS_SELECTOR, ".chart svg g.role-mark.mark-rect path"
+    )
+    assert len(hostile_bars) == 4
 
 
 def test_tables_and_counters_are_html(rendered_page: WebDriver) -> None:

@@ -14,7 +14,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from openlytics import __version__
 from openlytics.api.auth import authenticate
 from openlytics.api.errors import install_error_handlers
-from openlytics.api.routers import identity, queries, runs, schedules, sources, users
+from openlytics.api.routers import (
+    alerts,
+    dashboards,
+    identity,
+    queries,
+    runs,
+    schedules,
+    sources,
+    users,
+    visualizations,
+)
 from openlytics.app import Openlytics
 from openlytics.dialects import DIALECT_PREFIXES, tonalytica
 from openlytics.dialects.unimplemented import unimplemented_router
@@ -85,7 +95,7 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(identity.public_router, prefix=API_PREFIX)
-    for module in (identity, users, sources, queries, runs, schedules):
+    for module in (identity, users, sources, queries, runs, schedules, dashboards, visualizations, alerts):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
     app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)
     app.include_router(public_pages.router)

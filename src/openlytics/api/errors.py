@@ -53,7 +53,9 @@ def error_response(code: str, message: str, details: dict[str, Any] | None = Non
 ErrorFormatter = Callable[[str, str, dict[str, Any]], Response]
 
 
-def install_error_handlers(app: FastAPI, dialect_formatters: Mapping[str, ErrorFormatter] | None = None) -> None:
+def install_error_handlers(
+    app: FastAPI, dialect_formatters: Mapping[str, ErrorFormatter] | None = None
+) -> None:
     """Register the handlers that turn every failure into the JSON envelope (or a dialect's shape).
 
     `dialect_formatters` maps a path prefix (e.g. "/tonalytica") to the formatter of that dialect.

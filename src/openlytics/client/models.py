@@ -443,3 +443,226 @@ class ScheduleRun:
             error=data.get("error"),
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class Visualization:
+    """A way of drawing a query's result: `TABLE`, `CHART`, `PIVOT` or `COUNTER`."""
+
+    id: int
+    uuid: str
+    query_id: int
+    type: str
+    name: str
+    description: str | None
+    options: JSON
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            query_id=data.get("query_id", 0),
+            type=data.get("type", ""),
+            name=data.get("name", ""),
+            description=data.get("description"),
+            options=data.get("options") or {},
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A visualization or a text box on a dashboard; `position` is `{col, row, sizeX, sizeY}`."""
+
+    id: int
+    uuid: str
+    dashboard_id: int
+    visualization_id: int | None
+    text: str
+    width: int
+    options: JSON
+    position: dict[str, int]
+    visualization: Visualization | None
+    query: JSON | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def query_id(self) -> int | None:
+        """The query the widget's visualization draws (None for text)."""
+        return self.visualization.query_id if self.visualization is not None else None
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        viz = data.get("visualization")
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            dashboard_id=data.get("dashboard_id", 0),
+            visualization_id=data.get("visualization_id"),
+            text=data.get("text") or "",
+            width=data.get("width") or 1,
+            options=data.get("options") or {},
+            position=data.get("position") or {},
+            visualization=Visualization.from_json(viz) if viz else None,
+            query=data.get("query"),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A dashboard; `widgets` are filled by `get` (lists leave them empty)."""
+
+    id: int
+    uuid: str
+    name: str
+    slug: str
+    tags: list[str]
+    is_draft: bool
+    is_archived: bool
+    filters_enabled: bool
+    options: JSON
+    version: int
+    is_favorite: bool
+    user: JSON | None
+    widgets: list[Widget]
+    public_url: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            slug=data.get("slug", ""),
+            tags=data.get("tags") or [],
+            is_draft=bool(data.get("is_draft", False)),
+            is_archived=bool(data.get("is_archived", False)),
+            filters_enabled=bool(data.get("filters_enabled", False)),
+            options=data.get("options") or {},
+            version=data.get("version") or 1,
+            is_favorite=bool(data.get("is_favorite", False)),
+            user=data.get("user"),
+            widgets=[Widget.from_json(w) for w in data.get("widgets") or []],
+            public_url=data.get("public_url"),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class PublicLink:
+    """A dashboard's public link: anyone with `url` sees the dashboard, read-only."""
+
+    token: str
+    url: str
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(token=data["token"], url=data.get("url", ""))
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A condition (`options`: column, op, value) on a query's latest result; `state` ok/triggered/unknown."""
+
+    id: int
+    uuid: str
+    name: str
+    query_id: int
+    options: JSON
+    state: str
+    rearm: int | None
+    muted: bool
+    last_triggered_at: datetime | None
+    user: JSON | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            query_id=data.get("query_id", 0),
+            options=data.get("options") or {},
+            state=data.get("state") or "unknown",
+            rearm=data.get("rearm"),
+            muted=bool(data.get("muted", False)),
+            last_triggered_at=parse_time(data.get("last_triggered_at")),
+            user=data.get("user"),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class AlertSubscription:
+    """Who hears of an alert: a user (by e-mail) or a destination."""
+
+    id: int
+    alert_id: int
+    user_id: int | None
+    destination_id: int | None
+    created_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            alert_id=data.get("alert_id", 0),
+            user_id=data.get("user_id"),
+            destination_id=data.get("destination_id"),
+            created_at=parse_time(data.get("created_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where alerts notify: an e-mail list or a webhook (secrets masked in `options`)."""
+
+    id: int
+    uuid: str
+    name: str
+    kind: str
+    options: JSON
+    created_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            kind=data.get("kind", ""),
+            options=data.get("options") or {},
+            created_at=parse_time(data.get("created_at")),
+            raw=data,
+        )

@@ -7,6 +7,7 @@ have passed since the last notification.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import operator
 from collections.abc import Callable
@@ -84,7 +85,7 @@ class AlertService:
         self._outbox = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
 
     # ----- definitions -------------------------------------------------------------------
-    def list(self, principal: Principal) -> list[Alert]:
+    def list(self, principal: Principal) -> builtins.list[Alert]:
         """Alerts of the organization."""
         _require(principal, Action.READ)
         with self.db.session() as s:
@@ -103,11 +104,15 @@ class AlertService:
         _require(principal, Action.WRITE)
         with self.db.session() as s:
             alert = Alert(org_id=principal.org_id, user_id=principal.user_id, state="unknown")
-            _apply(s, principal, alert, {"name": name, "query_id": query_id, "options": options, "rearm": rearm})
+            _apply(
+                s, principal, alert, {"name": name, "query_id": query_id, "options": options, "rearm": rearm}
+            )
             s.add(alert)
             s.flush()
             if principal.user_id is not None:  # the author hears of it by e-mail, as in most tools
-                s.add(AlertSubscription(org_id=principal.org_id, alert_id=alert.id, user_id=principal.user_id))
+                s.add(
+                    AlertSubscription(org_id=principal.org_id, alert_id=alert.id, user_id=principal.user_id)
+                )
             _ = alert.user
             return alert
 
@@ -130,7 +135,7 @@ class AlertService:
             s.delete(self._get(s, principal, alert_id))
 
     # ----- subscriptions -----------------------------------------------------------------
-    def subscriptions(self, principal: Principal, alert_id: int) -> list[AlertSubscription]:
+    def subscriptions(self, principal: Principal, alert_id: int) -> builtins.list[AlertSubscription]:
         """Who hears of an alert."""
         _require(principal, Action.READ)
         with self.db.session() as s:
@@ -138,13 +143,19 @@ class AlertService:
             stmt = select(AlertSubscription).where(AlertSubscription.alert_id == alert_id)
             return list(s.scalars(stmt.order_by(AlertSubscription.id)))
 
-    def subscribe(self, principal: Principal, alert_id: int, *, destination_id: Any = None) -> AlertSubscription:
+    def subscribe(
+        self, principal: Principal, alert_id: int, *, destination_id: Any = None
+    ) -> AlertSubscription:
         """Subscribe a destination, or the caller by e-mail when no destination is given."""
         _require(principal, Action.READ)
         with self.db.session() as s:
             self._get(s, principal, alert_id)
             if destination_id is not None:
-                found = s.get(NotificationDestination, destination_id) if isinstance(destination_id, int) else None
+                found = (
+                    s.get(NotificationDestination, destination_id)
+                    if isinstance(destination_id, int)
+                    else None
+                )
                 if found is None or found.org_id != principal.org_id:
                     raise NotFoundError("destination", destination_id)
             elif principal.user_id is None:
@@ -185,7 +196,7 @@ class AlertService:
         for alert in alerts:
             self._transition(alert.id, evaluate(alert.options, rows), rows)
 
-    def _transition(self, alert_id: int, state: str, rows: list[dict[str, Any]]) -> None:
+    def _transition(self, alert_id: int, state: str, rows: builtins.list[dict[str, Any]]) -> None:
         now = utcnow()
         with self.db.session() as s:
             # Locked, so two runs finishing together notify once (SQLite serialises writers anyway).
@@ -217,8 +228,8 @@ class AlertService:
         for kind, where, auth in targets:
             self._outbox.submit(self._deliver, kind, where, auth, message)
 
-    def _targets(self, s: Any, alert: Alert) -> list[tuple[str, Any, tuple[str, str] | None]]:
-        targets: list[tuple[str, Any, tuple[str, str] | None]] = []
+    def _targets(self, s: Any, alert: Alert) -> builtins.list[tuple[str, Any, tuple[str, str] | None]]:
+        targets: builtins.list[tuple[str, Any, tuple[str, str] | None]] = []
         for sub in s.scalars(select(AlertSubscription).where(AlertSubscription.alert_id == alert.id)):
             if sub.user_id is not None:
                 user = s.get(User, sub.user_id)
@@ -232,7 +243,11 @@ class AlertService:
                 if destination.kind == "email":
                     targets.append(("email", options["addresses"], None))
                 else:
-                    auth = (options["username"], options.get("password", "")) if options.get("username") else None
+                    auth = (
+                        (options["username"], options.get("password", ""))
+                        if options.get("username")
+                        else None
+                    )
                     targets.append(("webhook", options["url"], auth))
         return targets
 
@@ -245,7 +260,7 @@ class AlertService:
         except NotificationError as exc:
             log.warning("alert notification not delivered: %s", exc)
 
-    def _message(self, alert: Alert, query: Query | None, rows: list[dict[str, Any]]) -> Message:
+    def _message(self, alert: Alert, query: Query | None, rows: builtins.list[dict[str, Any]]) -> Message:
         state = alert.state.upper()
         options = alert.options or {}
         subject = options.get("custom_subject") or f"({state}) {alert.name}"
@@ -296,7 +311,9 @@ def _apply(s: Any, principal: Principal, alert: Alert, fields: dict[str, Any]) -
         alert.name = name.strip()
     if "query_id" in fields:
         query_id = fields["query_id"]
-        query = s.get(Query, query_id) if isinstance(query_id, int) and not isinstance(query_id, bool) else None
+        query = (
+            s.get(Query, query_id) if isinstance(query_id, int) and not isinstance(query_id, bool) else None
+        )
         if query is None or query.org_id != principal.org_id:
             raise NotFoundError("query", query_id)
         alert.query_id = query.id
@@ -319,7 +336,7 @@ def _options(value: Any) -> dict[str, Any]:
     column, op = value.get("column"), value.get("op")
     if not isinstance(column, str) or not column:
         raise InvalidInputError("options.column", "the name of a result column")
-    if OPERATOR_ALIASES.get(op, op) not in OPERATORS:
+    if not isinstance(op, str) or OPERATOR_ALIASES.get(op, op) not in OPERATORS:
         raise InvalidInputError("options.op", f"one of {', '.join(OPERATORS)}")
     if "value" not in value or isinstance(value["value"], dict | list):
         raise InvalidInputError("options.value", "a number or a string")

@@ -38,9 +38,11 @@ class DashboardViews:
         return self._view(self.dashboards.get(principal, dashboard_id))
 
     def _view(self, detail: DashboardDetail) -> DashboardView:
-        result_ids = {p.query.latest_result_id for p in detail.widgets if p.query and p.query.latest_result_id}
+        result_ids = {
+            p.query.latest_result_id for p in detail.widgets if p.query and p.query.latest_result_id
+        }
         with self.db.session() as s:
-            found = s.scalars(select(QueryResult).where(QueryResult.id.in_(result_ids))) if result_ids else []
+            found = list(s.scalars(select(QueryResult).where(QueryResult.id.in_(result_ids))))
             results = {r.id: r for r in found}
         widgets = []
         for placed in detail.widgets:
@@ -62,7 +64,7 @@ class DashboardViews:
                     reader.close()
             view = VisualizationView(
                 type=viz.type,
-                name=f"{placed.query.name} – {viz.name}",
+                name=f"{placed.query.name} - {viz.name}",
                 options=dict(viz.options or {}),
                 columns=columns,
                 rows=rows,

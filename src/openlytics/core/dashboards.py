@@ -70,7 +70,9 @@ class DashboardService:
             if tag:
                 ids = [d.id for d in s.scalars(stmt) if tag in (d.tags or [])]
                 stmt = select(Dashboard).where(Dashboard.id.in_(ids))
-            return paginate(s, stmt.order_by(Dashboard.updated_at.desc(), Dashboard.id.desc()), page, per_page)
+            return paginate(
+                s, stmt.order_by(Dashboard.updated_at.desc(), Dashboard.id.desc()), page, per_page
+            )
 
     def get(self, principal: Principal, id_or_slug: int | str) -> DashboardDetail:
         """A dashboard by slug, or by id when no slug matches and the reference is a number."""
@@ -324,9 +326,7 @@ def _free_slug(s: Session, org_id: int, name: str) -> str:
     if base.isdigit():
         base = f"dashboard-{base}"  # a numeric slug would read as an id
     taken = set(
-        s.scalars(
-            select(Dashboard.slug).where(Dashboard.org_id == org_id, Dashboard.slug.like(f"{base}%"))
-        )
+        s.scalars(select(Dashboard.slug).where(Dashboard.org_id == org_id, Dashboard.slug.like(f"{base}%")))
     )
     slug, n = base, 1
     while slug in taken:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -11,10 +13,10 @@ from openlytics.core.principal import Action, Principal
 from openlytics.store.db import Database
 from openlytics.store.models import Dashboard, Favorite, Query
 
-OBJECT_TYPES = {"query": Query, "dashboard": Dashboard}
+OBJECT_TYPES: dict[str, type[Query] | type[Dashboard]] = {"query": Query, "dashboard": Dashboard}
 
 
-def favorite_ids(principal: Principal, object_type: str) -> Select[tuple[int]]:
+def favorite_ids(principal: Principal, object_type: str) -> Select[Any]:
     """A subquery of the ids the caller starred (empty for callers that are not users)."""
     return select(Favorite.object_id).where(
         Favorite.user_id == (principal.user_id or -1),
@@ -87,6 +89,6 @@ class FavoriteService:
         model = OBJECT_TYPES.get(object_type)
         if model is None:
             raise InvalidInputError("object_type", "query or dashboard")
-        found = s.get(model, object_id)
-        if found is None or found.org_id != principal.org_id:
+        org_id = s.scalar(select(model.org_id).where(model.id == object_id))
+        if org_id != principal.org_id:
             raise NotFoundError(object_type, object_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, select, update
 
 from openlytics.core.errors import NotFoundError, PermissionDeniedError
@@ -76,7 +78,7 @@ class PublicLinkService:
         return Principal.public(link.org_id), link.dashboard_id
 
 
-def _active(dashboard_id: int) -> Select[tuple[PublicLink]]:
+def _active(dashboard_id: int) -> Select[Any]:
     return (
         select(PublicLink)
         .where(PublicLink.dashboard_id == dashboard_id, PublicLink.revoked_at.is_(None))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -280,7 +280,7 @@ class ScheduleService:
         with self._db.session() as session:
             session.delete(_find(session, principal, id))
 
-    def for_targets(self, principal: Principal, kind: str, target_ids: list[int]) -> dict[int, Schedule]:
+    def for_targets(self, principal: Principal, kind: str, target_ids: Sequence[int]) -> dict[int, Schedule]:
         """The schedule of each target that has one (e.g. the refresh schedules of some queries)."""
         _require(principal, Action.READ)
         if not target_ids:

@@ -53,7 +53,9 @@ async def dashboard_document(token: str, request: Request) -> Response:
 async def dashboard_page(token: str, request: Request) -> HTMLResponse:
     """The shared dashboard as a web page: charts drawn in the browser by vega-embed."""
     view = await run_in_threadpool(_app(request).dashboard_views.public_view, token)
-    return HTMLResponse(dashboard_html(view, bundle_url=f"{BUNDLE_PATH}?v={_bundle_version()}"), headers=HEADERS)
+    return HTMLResponse(
+        dashboard_html(view, bundle_url=f"{BUNDLE_PATH}?v={_bundle_version()}"), headers=HEADERS
+    )
 
 
 @router.get("/assets/vega-bundle.js")

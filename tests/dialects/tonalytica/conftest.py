@@ -35,7 +35,17 @@ def load_tonalytica_client() -> Any:
     if not (CLIENT_DIR / "tonalytica_client").exists():
         CLIENT_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(CLIENT_DIR), TONALYTICA_CLIENT],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--target",
+                str(CLIENT_DIR),
+                TONALYTICA_CLIENT,
+            ],
             check=True,
         )
     sys.path.insert(0, str(CLIENT_DIR))

@@ -27,7 +27,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
         return "250 OK"
 
@@ -40,7 +40,7 @@ class Receiver(ThreadingHTTPServer):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.posts.append(json.loads(body))
                 self.send_response(200)
@@ -108,15 +108,48 @@ def test_scheduled_refresh_triggers_and_recovers_alerts(
         timeout=60,
     )
     source = http.get("/data_sources").json()[0]["id"]
-    http.post("/query_results", json={"data_source_id": source, "max_age": 0, "query": "CREATE TABLE events AS SELECT range AS id FROM range(5)"})
-    query = http.post("/queries", json={"data_source_id": source, "name": "events", "query": "SELECT count(*) AS n FROM events"}).json()
-    alert = http.post("/alerts", json={"name": "Many events", "query_id": query["id"], "options": {"column": "n", "op": ">", "value": 3}}).json()
-    hook = http.post("/destinations", json={"name": "hook", "type": "webhook", "options": {"url": f"http://127.0.0.1:{receiver.server_port}/hook"}}).json()
-    assert http.post(f"/alerts/{alert['id']}/subscriptions", json={"alert_id": alert["id"], "destination_id": hook["id"]}).status_code == 200
+    http.post(
+        "/query_results",
+        json={
+            "data_source_id": source,
+            "max_age": 0,
+            "query": "CREATE TABLE events AS SELECT range AS id FROM range(5)",
+        },
+    )
+    query = http.post(
+        "/queries",
+        json={"data_source_id": source, "name": "events", "query": "SELECT count(*) AS n FROM events"},
+    ).json()
+    alert = http.post(
+        "/alerts",
+        json={
+            "name": "Many events",
+            "query_id": query["id"],
+            "options": {"column": "n", "op": ">", "value": 3},
+        },
+    ).json()
+    hook = http.post(
+        "/destinations",
+        json={
+            "name": "hook",
+            "type": "webhook",
+            "options": {"url": f"http://127.0.0.1:{receiver.server_port}/hook"},
+        },
+    ).json()
+    assert (
+        http.post(
+            f"/alerts/{alert['id']}/subscriptions",
+            json={"alert_id": alert["id"], "destination_id": hook["id"]},
+        ).status_code
+        == 200
+    )
     subscriptions = http.get(f"/alerts/{alert['id']}/subscriptions").json()
     assert len(subscriptions) == 2 and any("destination" in s for s in subscriptions)
 
-    http.post(f"/queries/{query['id']}", json={"schedule": {"interval": 1, "time": None, "day_of_week": None, "until": None}})
+    http.post(
+        f"/queries/{query['id']}",
+        json={"schedule": {"interval": 1, "time": None, "day_of_week": None, "until": None}},
+    )
     wait_for(lambda: http.get(f"/alerts/{alert['id']}").json()["state"] == "triggered")
     wait_for(lambda: len(receiver.posts) >= 1 and len(inbox.messages) >= 1)
     assert receiver.posts[0]["alert"]["state"] == "triggered" and receiver.posts[0]["value"] == 5
@@ -143,12 +176,20 @@ def test_a_dead_webhook_does_not_fail_the_run(mailing_server: LiveServer) -> Non
         timeout=60,
     )
     query = http.post("/queries", json={"name": "one", "query": "SELECT 1 AS n"}).json()
-    alert = http.post("/alerts", json={"name": "one", "query_id": query["id"], "options": {"column": "n", "op": "==", "value": 1}}).json()
-    dead = http.post("/destinations", json={"name": "dead", "type": "webhook", "options": {"url": "http://127.0.0.1:9/none"}}).json()
+    alert = http.post(
+        "/alerts",
+        json={"name": "one", "query_id": query["id"], "options": {"column": "n", "op": "==", "value": 1}},
+    ).json()
+    dead = http.post(
+        "/destinations",
+        json={"name": "dead", "type": "webhook", "options": {"url": "http://127.0.0.1:9/none"}},
+    ).json()
     http.post(f"/alerts/{alert['id']}/subscriptions", json={"destination_id": dead["id"]})
     job = http.post(f"/queries/{query['id']}/refresh").json()["job"]
     assert job["status"] == 3
     wait_for(lambda: http.get(f"/alerts/{alert['id']}").json()["state"] == "triggered")
-    bad = http.post("/destinations", json={"name": "bad", "type": "webhook", "options": {"url": "file:///etc/passwd"}})
+    bad = http.post(
+        "/destinations", json={"name": "bad", "type": "webhook", "options": {"url": "file:///etc/passwd"}}
+    )
     assert bad.status_code == 400 and "url" in bad.json()["message"]
     http.close()

@@ -10,7 +10,9 @@ import httpx
 from tests.dialects.tonalytica.conftest import Tonalytica
 
 
-def _query(ton: Tonalytica, sql: str = "SELECT region, amount FROM sales ORDER BY id", **extra: object) -> dict:
+def _query(
+    ton: Tonalytica, sql: str = "SELECT region, amount FROM sales ORDER BY id", **extra: object
+) -> dict:
     body = {"data_source_id": ton.warehouse_id, "name": "q", "query": sql, **extra}
     response = ton.http.post("/api/queries", json=body)
     assert response.status_code == 200, response.text
@@ -18,7 +20,13 @@ def _query(ton: Tonalytica, sql: str = "SELECT region, amount FROM sales ORDER B
 
 
 def test_unknown_ids_are_404_with_a_message(ton: Tonalytica) -> None:
-    for path in ("/api/queries/999999", "/api/dashboards/no-such-slug", "/api/jobs/999999", "/api/query_results/999999", "/api/alerts/999999"):
+    for path in (
+        "/api/queries/999999",
+        "/api/dashboards/no-such-slug",
+        "/api/jobs/999999",
+        "/api/query_results/999999",
+        "/api/alerts/999999",
+    ):
         response = ton.http.get(path)
         assert response.status_code == 404, path
         assert "not found" in response.json()["message"]
@@ -37,12 +45,18 @@ def test_malformed_parameters_are_400_and_run_nothing(ton: Tonalytica) -> None:
         options={"parameters": [{"name": "minimum", "title": "Minimum", "type": "number", "value": 50}]},
     )
     assert query["options"]["parameters"][0]["type"] == "number"
-    bad = ton.http.post(f"/api/queries/{query['id']}/results", json={"parameters": {"minimum": "fifty"}, "max_age": 0})
+    bad = ton.http.post(
+        f"/api/queries/{query['id']}/results", json={"parameters": {"minimum": "fifty"}, "max_age": 0}
+    )
     assert bad.status_code == 400 and "minimum" in bad.json()["message"]
-    unknown = ton.http.post(f"/api/queries/{query['id']}/results", json={"parameters": {"nope": 1}, "max_age": 0})
+    unknown = ton.http.post(
+        f"/api/queries/{query['id']}/results", json={"parameters": {"nope": 1}, "max_age": 0}
+    )
     assert unknown.status_code == 400
     assert ton.http.get("/api/queries/" + str(query["id"])).json()["latest_query_data_id"] is None
-    good = ton.http.post(f"/api/queries/{query['id']}/results", json={"parameters": {"minimum": 100}, "max_age": 0})
+    good = ton.http.post(
+        f"/api/queries/{query['id']}/results", json={"parameters": {"minimum": 100}, "max_age": 0}
+    )
     job = good.json()["job"]
     rows = ton.http.get(f"/api/query_results/{job['query_result_id']}").json()["query_result"]["data"]["rows"]
     assert [r["region"] for r in rows] == ["north"]
@@ -60,7 +74,9 @@ def test_date_range_parameters(ton: Tonalytica) -> None:
         json={"parameters": {"period": {"start": "2026-01-01", "end": "2026-01-31"}}, "max_age": 0},
     )
     result_id = response.json()["job"]["query_result_id"]
-    assert ton.http.get(f"/api/query_results/{result_id}").json()["query_result"]["data"]["rows"] == [{"n": 2}]
+    assert ton.http.get(f"/api/query_results/{result_id}").json()["query_result"]["data"]["rows"] == [
+        {"n": 2}
+    ]
 
 
 def test_cached_results_with_max_age(ton: Tonalytica) -> None:
@@ -73,9 +89,13 @@ def test_cached_results_with_max_age(ton: Tonalytica) -> None:
 
 def test_a_widget_on_an_archived_dashboard_is_refused(ton: Tonalytica) -> None:
     dashboard = ton.http.post("/api/dashboards", json={"name": "Old"}).json()
-    widget = ton.http.post("/api/widgets", json={"dashboard_id": dashboard["id"], "text": "kept", "width": 1, "options": {}}).json()
+    widget = ton.http.post(
+        "/api/widgets", json={"dashboard_id": dashboard["id"], "text": "kept", "width": 1, "options": {}}
+    ).json()
     assert ton.http.delete(f"/api/dashboards/{dashboard['id']}").json()["is_archived"] is True
-    refused = ton.http.post("/api/widgets", json={"dashboard_id": dashboard["id"], "text": "new", "width": 1, "options": {}})
+    refused = ton.http.post(
+        "/api/widgets", json={"dashboard_id": dashboard["id"], "text": "new", "width": 1, "options": {}}
+    )
     assert refused.status_code == 400 and "archived" in refused.json()["message"]
     assert ton.http.post(f"/api/widgets/{widget['id']}", json={"text": "changed"}).status_code == 400
     widgets = ton.http.get(f"/api/dashboards/{dashboard['id']}").json()["widgets"]
@@ -126,14 +146,21 @@ def test_query_key_reaches_only_its_query_and_results(ton: Tonalytica) -> None:
         assert scoped.get(f"/api/queries/{other['id']}").status_code == 403
         assert scoped.post(f"/api/queries/{other['id']}/results", json={}).status_code == 403
         assert scoped.get("/api/dashboards").status_code == 403
-        assert scoped.post("/api/query_results", json={"query": "SELECT 1", "data_source_id": ton.warehouse_id}).status_code == 403
+        assert (
+            scoped.post(
+                "/api/query_results", json={"query": "SELECT 1", "data_source_id": ton.warehouse_id}
+            ).status_code
+            == 403
+        )
         assert scoped.post(f"/api/queries/{query['id']}", json={"name": "hijack"}).status_code == 403
 
     # Shared download links work without any header.
     csv = httpx.get(f"{ton.base}/api/query_results/{result_id}.csv", params={"api_key": key})
     assert csv.status_code == 200
     assert [row[0] for row in reader(io.StringIO(csv.text))] == ["region", "north", "south", "north", "west"]
-    as_json = httpx.get(f"{ton.base}/api/queries/{query['id']}/results/{result_id}.json", params={"api_key": key})
+    as_json = httpx.get(
+        f"{ton.base}/api/queries/{query['id']}/results/{result_id}.json", params={"api_key": key}
+    )
     assert as_json.json()["query_result"]["data"]["rows"][0] == {"region": "north"}
 
 
@@ -156,7 +183,9 @@ def test_viewers_cannot_edit(ton: Tonalytica) -> None:
 
 def test_public_link_reaches_one_dashboard_and_can_be_revoked(ton: Tonalytica) -> None:
     dashboard = ton.http.post("/api/dashboards", json={"name": "Shared"}).json()
-    ton.http.post("/api/widgets", json={"dashboard_id": dashboard["id"], "text": "hello", "width": 1, "options": {}})
+    ton.http.post(
+        "/api/widgets", json={"dashboard_id": dashboard["id"], "text": "hello", "width": 1, "options": {}}
+    )
     shared = ton.http.post(f"/api/dashboards/{dashboard['id']}/share", json={}).json()
     token = shared["api_key"]
     assert httpx.get(shared["public_url"]).status_code == 200

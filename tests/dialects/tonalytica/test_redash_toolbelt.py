@@ -11,7 +11,9 @@ import pytest
 from tests.dialects.tonalytica.conftest import Tonalytica, script
 
 
-def run_script(*args: str, cwd: Path | None = None, key: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_script(
+    *args: str, cwd: Path | None = None, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "REDASH_API_KEY": key or ""}
     return subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=env, timeout=120, check=False)
 
@@ -20,7 +22,11 @@ def test_redash_client_methods(ton: Tonalytica) -> None:
     r = ton.redash
     assert r.test_credentials() is True
     query = r.create_query(
-        {"data_source_id": ton.warehouse_id, "name": "north", "query": "SELECT * FROM sales WHERE region = 'north'"}
+        {
+            "data_source_id": ton.warehouse_id,
+            "name": "north",
+            "query": "SELECT * FROM sales WHERE region = 'north'",
+        }
     ).json()
     assert r.get_query(query["id"])["visualizations"][0]["type"] == "TABLE"
     copy = r.duplicate_query(query["id"], new_name="north copy")
@@ -29,8 +35,15 @@ def test_redash_client_methods(ton: Tonalytica) -> None:
 
     dashboard = r.create_dashboard("Ops")
     r.update_dashboard(dashboard["id"], {"tags": ["ops"], "is_draft": False})
-    r.create_widget(dashboard["id"], None, "hello **team**", {"position": {"col": 0, "row": 0, "sizeX": 6, "sizeY": 2}})
-    r.create_widget(dashboard["id"], copy["visualizations"][0]["id"], "", {"position": {"col": 0, "row": 2, "sizeX": 3, "sizeY": 8}})
+    r.create_widget(
+        dashboard["id"], None, "hello **team**", {"position": {"col": 0, "row": 0, "sizeX": 6, "sizeY": 2}}
+    )
+    r.create_widget(
+        dashboard["id"],
+        copy["visualizations"][0]["id"],
+        "",
+        {"position": {"col": 0, "row": 2, "sizeX": 3, "sizeY": 8}},
+    )
     dup = r.duplicate_dashboard("ops")
     copied = r.dashboard(dup["slug"])
     assert copied["name"] == "Copy of: Ops" and copied["tags"] == ["ops"]
@@ -44,8 +57,12 @@ def test_redash_client_methods(ton: Tonalytica) -> None:
 
 
 def test_export_queries_writes_one_file_per_query(ton: Tonalytica, tmp_path: Path) -> None:
-    a = ton.redash.create_query({"data_source_id": ton.warehouse_id, "name": "A", "query": "SELECT 1 AS one"}).json()
-    b = ton.redash.create_query({"data_source_id": ton.warehouse_id, "name": "B", "query": "SELECT 2 AS two"}).json()
+    a = ton.redash.create_query(
+        {"data_source_id": ton.warehouse_id, "name": "A", "query": "SELECT 1 AS one"}
+    ).json()
+    b = ton.redash.create_query(
+        {"data_source_id": ton.warehouse_id, "name": "B", "query": "SELECT 2 AS two"}
+    ).json()
     done = run_script(script("export-queries"), ton.base, "--api-key", ton.org.keys["admin"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     files = sorted(p.name for p in tmp_path.glob("query_*.sql"))
@@ -57,7 +74,11 @@ def test_export_queries_writes_one_file_per_query(ton: Tonalytica, tmp_path: Pat
 def test_find_tables_lists_the_tables_queries_read(ton: Tonalytica) -> None:
     ton.redash.create_query({"data_source_id": ton.warehouse_id, "name": "s", "query": "SELECT * FROM sales"})
     ton.redash.create_query(
-        {"data_source_id": ton.warehouse_id, "name": "j", "query": "SELECT * FROM sales s JOIN sales t ON s.id = t.id"}
+        {
+            "data_source_id": ton.warehouse_id,
+            "name": "j",
+            "query": "SELECT * FROM sales s JOIN sales t ON s.id = t.id",
+        }
     )
     done = run_script(script("find-tables"), ton.base, ton.org.keys["admin"], str(ton.warehouse_id))
     assert done.returncode == 0, done.stderr
@@ -67,13 +88,19 @@ def test_find_tables_lists_the_tables_queries_read(ton: Tonalytica) -> None:
 
 def test_gdpr_scrub_finds_a_term_in_queries_results_and_dashboards(ton: Tonalytica) -> None:
     in_text = ton.redash.create_query(
-        {"data_source_id": ton.warehouse_id, "name": "t", "query": "SELECT 'x' WHERE 'jane@example.com' <> ''"}
+        {
+            "data_source_id": ton.warehouse_id,
+            "name": "t",
+            "query": "SELECT 'x' WHERE 'jane@example.com' <> ''",
+        }
     ).json()
     in_result = ton.redash.create_query(
         {"data_source_id": ton.warehouse_id, "name": "r", "query": "SELECT 'JANE' || '@example.com' AS who"}
     ).json()
     ton.admin.refresh_query(in_result["id"])
-    clean = ton.redash.create_query({"data_source_id": ton.warehouse_id, "name": "c", "query": "SELECT 1"}).json()
+    clean = ton.redash.create_query(
+        {"data_source_id": ton.warehouse_id, "name": "c", "query": "SELECT 1"}
+    ).json()
     ton.admin.refresh_query(clean["id"])
     dashboard = ton.redash.create_dashboard("People")
     ton.redash.create_widget(dashboard["id"], None, "Contact jane@example.com", {})
@@ -89,14 +116,24 @@ def test_gdpr_scrub_finds_a_term_in_queries_results_and_dashboards(ton: Tonalyti
 
 def test_clone_dashboard_and_queries(ton: Tonalytica) -> None:
     query = ton.redash.create_query(
-        {"data_source_id": ton.warehouse_id, "name": "totals", "query": "SELECT region, sum(amount) AS t FROM sales GROUP BY 1"}
+        {
+            "data_source_id": ton.warehouse_id,
+            "name": "totals",
+            "query": "SELECT region, sum(amount) AS t FROM sales GROUP BY 1",
+        }
     ).json()
     ton.admin.refresh_query(query["id"])
-    chart = ton.admin.create_visualization(query["id"], "pie", "Share", x_axis="region", y_axis=[{"name": "t"}]).json()
+    chart = ton.admin.create_visualization(
+        query["id"], "pie", "Share", x_axis="region", y_axis=[{"name": "t"}]
+    ).json()
     dashboard = ton.redash.create_dashboard("Board")
     ton.redash.update_dashboard(dashboard["id"], {"tags": ["weekly"]})
-    ton.redash.create_widget(dashboard["id"], chart["id"], "", {"position": {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}})
-    ton.redash.create_widget(dashboard["id"], None, "notes", {"position": {"col": 3, "row": 0, "sizeX": 3, "sizeY": 8}})
+    ton.redash.create_widget(
+        dashboard["id"], chart["id"], "", {"position": {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}}
+    )
+    ton.redash.create_widget(
+        dashboard["id"], None, "notes", {"position": {"col": 3, "row": 0, "sizeX": 3, "sizeY": 8}}
+    )
 
     done = run_script(
         script("clone-dashboard-and-queries"), ton.base, "board", "--api-key", ton.org.keys["admin"], "NEW "
@@ -113,8 +150,12 @@ def test_clone_dashboard_and_queries(ton: Tonalytica) -> None:
 
 def test_redash_client_queries_alerts_and_favorites(ton: Tonalytica) -> None:
     r = ton.redash
-    query = r.create_query({"data_source_id": ton.warehouse_id, "name": "n", "query": "SELECT count(*) AS n FROM sales"}).json()
-    r.update_query(query["id"], {"schedule": {"interval": 3600, "time": None, "day_of_week": None, "until": None}})
+    query = r.create_query(
+        {"data_source_id": ton.warehouse_id, "name": "n", "query": "SELECT count(*) AS n FROM sales"}
+    ).json()
+    r.update_query(
+        query["id"], {"schedule": {"interval": 3600, "time": None, "day_of_week": None, "until": None}}
+    )
     assert [q["id"] for q in r.scheduled_queries()] == [query["id"]]
     assert r.queries(page=1, page_size=10)["count"] == 1
     viz_id = r.get_query(query["id"])["visualizations"][0]["id"]

@@ -19,7 +19,9 @@ def test_constructor_checks_the_key_and_tolerates_a_trailing_slash(ton: Tonalyti
 
 def test_create_query_runs_it_and_lists_it(ton: Tonalytica) -> None:
     name = unique("regions")
-    response = ton.admin.create_query(ton.warehouse_id, name, "SELECT region, sum(amount) AS total FROM sales GROUP BY 1")
+    response = ton.admin.create_query(
+        ton.warehouse_id, name, "SELECT region, sum(amount) AS total FROM sales GROUP BY 1"
+    )
     assert response.status_code == 200
     created = response.json()
     assert created["name"] == name and created["data_source_id"] == ton.warehouse_id
@@ -50,7 +52,9 @@ def test_generate_query_results_returns_the_rows_at_once(ton: Tonalytica) -> Non
 
 
 def test_query_and_wait_result_polls_the_job(ton: Tonalytica) -> None:
-    response = ton.admin.query_and_wait_result(ton.warehouse_id, "SELECT count(*) AS n FROM sales", timeout=30)
+    response = ton.admin.query_and_wait_result(
+        ton.warehouse_id, "SELECT count(*) AS n FROM sales", timeout=30
+    )
     assert response.json()["query_result"]["data"]["rows"] == [{"n": 4}]
 
 
@@ -61,7 +65,9 @@ def test_a_failing_query_reports_the_engine_error_in_the_job(ton: Tonalytica) ->
 
 
 def test_refresh_update_and_duplicate_query(ton: Tonalytica) -> None:
-    query = ton.admin.create_query(ton.warehouse_id, "total", "SELECT sum(amount) AS s FROM sales", with_results=False).json()
+    query = ton.admin.create_query(
+        ton.warehouse_id, "total", "SELECT sum(amount) AS s FROM sales", with_results=False
+    ).json()
     job = ton.admin.refresh_query(query["id"]).json()["job"]
     assert job["status"] == 3
     assert ton.admin.get_query(query["id"])["latest_query_data_id"] == job["query_result_id"]
@@ -132,7 +138,10 @@ def test_table_and_pivot_visualizations_and_updates(ton: Tonalytica) -> None:
     ).json()
     assert table["type"] == "TABLE" and table["options"]["columns"][0]["title"] == "region"
     pivot = ton.admin.create_visualization(
-        query["id"], "pivot", "By region", custom_options={"rows": ["region"], "vals": ["amount"], "aggregatorName": "Sum"}
+        query["id"],
+        "pivot",
+        "By region",
+        custom_options={"rows": ["region"], "vals": ["amount"], "aggregatorName": "Sum"},
     ).json()
     assert pivot["type"] == "PIVOT"
     ton.admin.update_visualization(pivot["id"], {"name": "Renamed pivot"})
@@ -147,16 +156,25 @@ def test_a_visualization_that_does_not_fit_its_query_is_refused(ton: Tonalytica)
         ton.admin.create_visualization(query["id"], "line", "bad", x_axis="nope", y_axis=[{"name": "amount"}])
     response = ton.http.post(
         "/api/visualizations",
-        json={"query_id": query["id"], "type": "CHART", "name": "bad", "options": {"columnMapping": {"nope": "x"}}},
+        json={
+            "query_id": query["id"],
+            "type": "CHART",
+            "name": "bad",
+            "options": {"columnMapping": {"nope": "x"}},
+        },
     )
     assert response.status_code == 400 and "columnMapping" in response.json()["message"]
     assert len(ton.admin.get_query(query["id"])["visualizations"]) == 1
 
 
 def test_dashboards_widgets_and_publishing(ton: Tonalytica) -> None:
-    query = ton.admin.create_query(ton.warehouse_id, "by region", "SELECT region, sum(amount) AS total FROM sales GROUP BY 1 ORDER BY 1").json()
+    query = ton.admin.create_query(
+        ton.warehouse_id, "by region", "SELECT region, sum(amount) AS total FROM sales GROUP BY 1 ORDER BY 1"
+    ).json()
     ton.admin.refresh_query(query["id"])
-    chart = ton.admin.create_visualization(query["id"], "column", "Totals", x_axis="region", y_axis=[{"name": "total"}]).json()
+    chart = ton.admin.create_visualization(
+        query["id"], "column", "Totals", x_axis="region", y_axis=[{"name": "total"}]
+    ).json()
     created = ton.admin.create_dashboard("Sales overview").json()
     assert created["slug"] == "sales-overview" and created["is_draft"] is True and created["widgets"] == []
 
@@ -213,7 +231,11 @@ def test_alerts_create_list_get_update(ton: Tonalytica) -> None:
 
 def test_users_list_and_disabled_filter(ton: Tonalytica) -> None:
     users = ton.admin.users()
-    assert users["count"] == 3 and {u["email"].split("@")[0] for u in users["results"]} == {"admin", "editor", "viewer"}
+    assert users["count"] == 3 and {u["email"].split("@")[0] for u in users["results"]} == {
+        "admin",
+        "editor",
+        "viewer",
+    }
     assert ton.admin.users(only_disabled=True)["count"] == 0
     ton.redash.disable_user(ton.org.viewer_user_id)
     disabled = ton.admin.users(only_disabled=True)["results"]
@@ -232,7 +254,19 @@ def test_data_sources(ton: Tonalytica) -> None:
 def test_widgets_positions_and_credentials_helpers(ton: Tonalytica) -> None:
     assert ton.admin.test_credentials() is True
     dashboard = ton.admin.create_dashboard("Grid").json()
-    assert ton.admin.calculate_widget_position(dashboard["id"], False) == {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}
-    ton.admin.create_widget(dashboard["id"], None, "first", {"position": {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}})
+    assert ton.admin.calculate_widget_position(dashboard["id"], False) == {
+        "col": 0,
+        "row": 0,
+        "sizeX": 3,
+        "sizeY": 8,
+    }
+    ton.admin.create_widget(
+        dashboard["id"], None, "first", {"position": {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}}
+    )
     assert ton.admin.calculate_widget_position(dashboard["id"], False)["col"] == 3
-    assert ton.admin.calculate_widget_position(dashboard["id"], True) == {"col": 0, "row": 0, "sizeX": 6, "sizeY": 8}
+    assert ton.admin.calculate_widget_position(dashboard["id"], True) == {
+        "col": 0,
+        "row": 0,
+        "sizeX": 6,
+        "sizeY": 8,
+    }

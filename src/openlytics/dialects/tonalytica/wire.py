@@ -260,7 +260,8 @@ def parameters_in(options: Any) -> list[dict[str, Any]] | None:
         kind = p.get("type", "text")
         if kind not in PARAMETER_TYPES_IN:
             raise InvalidInputError(
-                "options.parameters", f"{p['name']}: unknown type {kind!r} (one of {', '.join(PARAMETER_TYPES_IN)})"
+                "options.parameters",
+                f"{p['name']}: unknown type {kind!r} (one of {', '.join(PARAMETER_TYPES_IN)})",
             )
         item: dict[str, Any] = {"name": p["name"], "type": PARAMETER_TYPES_IN[kind]}
         if p.get("title"):
@@ -311,7 +312,11 @@ def dashboard(d: Dashboard, *, is_favorite: bool = False) -> dict[str, Any]:
 
 
 def dashboard_detail(
-    detail: DashboardDetail, *, is_favorite: bool = False, public_url: str | None = None, can_edit: bool = False
+    detail: DashboardDetail,
+    *,
+    is_favorite: bool = False,
+    public_url: str | None = None,
+    can_edit: bool = False,
 ) -> dict[str, Any]:
     """A dashboard with its widgets (and its public URL when shared)."""
     body = dashboard(detail.dashboard, is_favorite=is_favorite)

@@ -31,16 +31,22 @@ def session(request: Request, caller: Caller) -> dict[str, Any]:
     app = app_of(request)
     org = app.identity.get_organization(caller)
     user = app.identity.current_user(caller)
-    body_user = wire.user(user) if user is not None else {"id": None, "name": "query key", "email": ""}
+    body_user: dict[str, Any] = (
+        wire.user(user) if user is not None else {"id": None, "name": "query key", "email": ""}
+    )
     body_user["permissions"] = sorted(a.value for a in Action if caller.can(a))
     return {"user": body_user, "org_slug": org.slug, "client_config": {}, "messages": []}
 
 
 @router.get("/users")
-def users(request: Request, caller: Caller, paging: PageParams, disabled: str | None = None) -> dict[str, Any]:
+def users(
+    request: Request, caller: Caller, paging: PageParams, disabled: str | None = None
+) -> dict[str, Any]:
     """GET users (`users`): `disabled=True` lists only disabled users, `False` only active ones."""
     app = app_of(request)
-    page = app.identity.list_users(caller, page=paging.page, per_page=paging.page_size, disabled=truthy(disabled))
+    page = app.identity.list_users(
+        caller, page=paging.page, per_page=paging.page_size, disabled=truthy(disabled)
+    )
     return wire.envelope(page, [wire.user(u) for u in page.items])
 
 

@@ -32,7 +32,11 @@ DESTINATION_TYPES = [
         "icon": "fa-bolt",
         "configuration_schema": {
             "type": "object",
-            "properties": {"url": {"type": "string"}, "username": {"type": "string"}, "password": {"type": "string"}},
+            "properties": {
+                "url": {"type": "string"},
+                "username": {"type": "string"},
+                "password": {"type": "string"},
+            },
             "required": ["url"],
             "secret": ["password"],
         },
@@ -72,7 +76,7 @@ def get_alert(alert_id: int, request: Request, caller: Caller) -> dict[str, Any]
 def update_alert(alert_id: int, request: Request, caller: Caller, body: Body) -> dict[str, Any]:
     """POST alerts/<id> (`update_alert`): only the fields given."""
     app = app_of(request)
-    changes = {k: body[k] for k in ("name", "options", "rearm", "muted") if k in body}
+    changes: dict[str, Any] = {k: body[k] for k in ("name", "options", "rearm", "muted") if k in body}
     if "query_id" in body:
         changes["query_id"] = int_field(body, "query_id")
     return _alert(app, caller, app.alerts.update(caller, alert_id, **changes))
@@ -110,7 +114,9 @@ def alert_subscriptions(alert_id: int, request: Request, caller: Caller) -> list
 def subscribe(alert_id: int, request: Request, caller: Caller, body: Body) -> dict[str, Any]:
     """POST alerts/<id>/subscriptions: a destination, or the caller by e-mail."""
     app = app_of(request)
-    sub = app.alerts.subscribe(caller, alert_id, destination_id=int_field(body, "destination_id", required=False))
+    sub = app.alerts.subscribe(
+        caller, alert_id, destination_id=int_field(body, "destination_id", required=False)
+    )
     return _subscription(app, caller, sub)
 
 
@@ -140,7 +146,9 @@ def destinations(request: Request, caller: Caller) -> list[dict[str, Any]]:
 def create_destination(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
     """POST destinations: {name, type: email|webhook, options}."""
     app = app_of(request)
-    d = app.destinations.create(caller, name=body.get("name"), kind=body.get("type"), options=body.get("options"))
+    d = app.destinations.create(
+        caller, name=body.get("name"), kind=body.get("type"), options=body.get("options")
+    )
     return wire.destination(d, options=app.destinations.public_options(d))
 
 

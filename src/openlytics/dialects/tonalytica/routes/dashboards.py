@@ -42,7 +42,13 @@ def favorite_dashboards(
 
 
 def _list(
-    app: Openlytics, caller: Principal, paging: PageParams, q: str | None, tag: str | None, *, favorites_only: bool
+    app: Openlytics,
+    caller: Principal,
+    paging: PageParams,
+    q: str | None,
+    tag: str | None,
+    *,
+    favorites_only: bool,
 ) -> dict[str, Any]:
     page = app.dashboards.list(
         caller, search=q, tag=tag, favorites_only=favorites_only, page=paging.page, per_page=paging.page_size
@@ -167,7 +173,9 @@ def create_visualization(request: Request, caller: Caller, body: Body) -> dict[s
 
 
 @router.post("/visualizations/{visualization_id}")
-def update_visualization(visualization_id: int, request: Request, caller: Caller, body: Body) -> dict[str, Any]:
+def update_visualization(
+    visualization_id: int, request: Request, caller: Caller, body: Body
+) -> dict[str, Any]:
     """POST visualizations/<id> (`update_visualization`)."""
     changes = {k: body[k] for k in ("name", "description", "type", "options") if k in body}
     return wire.visualization(app_of(request).visualizations.update(caller, visualization_id, **changes))
@@ -181,7 +189,11 @@ def delete_visualization(visualization_id: int, request: Request, caller: Caller
 
 
 def _dashboard_fields(body: dict[str, Any], *skip: str) -> dict[str, Any]:
-    fields = {ours: body[theirs] for theirs, ours in DASHBOARD_FIELDS.items() if theirs in body and theirs not in skip}
+    fields = {
+        ours: body[theirs]
+        for theirs, ours in DASHBOARD_FIELDS.items()
+        if theirs in body and theirs not in skip
+    }
     if fields.get("tags") is None:
         fields.pop("tags", None)
     return fields

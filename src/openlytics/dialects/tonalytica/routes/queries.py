@@ -30,7 +30,9 @@ QUERY_FIELDS = {
 
 
 @router.get("/queries")
-def queries(request: Request, caller: Caller, paging: PageParams, q: str | None = None, tags: str | None = None) -> dict[str, Any]:
+def queries(
+    request: Request, caller: Caller, paging: PageParams, q: str | None = None, tags: str | None = None
+) -> dict[str, Any]:
     """GET queries: the paginated list (tonalytica-client `queries`)."""
     return _list(app_of(request), caller, paging, q, tags, favorites_only=False)
 
@@ -44,7 +46,13 @@ def favorite_queries(
 
 
 def _list(
-    app: Openlytics, caller: Principal, paging: PageParams, q: str | None, tag: str | None, *, favorites_only: bool
+    app: Openlytics,
+    caller: Principal,
+    paging: PageParams,
+    q: str | None,
+    tag: str | None,
+    *,
+    favorites_only: bool,
 ) -> dict[str, Any]:
     page = app.queries.list(
         caller, search=q, tag=tag, favorites_only=favorites_only, page=paging.page, per_page=paging.page_size

@@ -46,7 +46,11 @@ def generate_query_results(request: Request, caller: Caller, body: Body) -> Any:
         outcome = app.jobs.run_saved(caller, query_id, parameters=parameters, max_age=max_age, wait=wait)
     else:
         if parameters:
-            raise InvalidInputError("parameters", "ad-hoc SQL takes no parameter values; save the query first")
+            raise InvalidInputError(
+                "parameters", "ad-hoc SQL takes no parameter values; save the query first"
+            )
+        if not isinstance(sql, str):
+            raise InvalidInputError("query", "the SQL text to run")
         outcome = app.jobs.run_adhoc(
             caller,
             sql,
@@ -156,7 +160,9 @@ def _download(
 
     name = f"query_result_{result_id}.csv"
     return StreamingResponse(
-        body(), media_type=MEDIA_TYPES["csv"], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        body(),
+        media_type=MEDIA_TYPES["csv"],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
