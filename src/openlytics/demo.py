@@ -7,6 +7,7 @@ from typing import Any
 
 from openlytics.app import Openlytics
 from openlytics.core.principal import Principal
+from openlytics.store.models import Query
 
 log = logging.getLogger(__name__)
 
@@ -120,5 +121,41 @@ def load_demo(app: Openlytics) -> int:
     )
     for query in created:
         app.jobs.run_saved(principal, query.id, wait=30)
-    log.info("demo content loaded: %d queries", len(created))
+    _demo_dashboard(app, principal, created)
+    log.info("demo content loaded: %d queries and a dashboard", len(created))
     return len(created)
+
+
+def _demo_dashboard(app: Openlytics, principal: Principal, queries: list[Query]) -> None:
+    """A dashboard over the demo queries: a line chart, a bar chart, a table and a note."""
+    revenue, top, categories = queries
+    line = app.visualizations.create(
+        principal,
+        query_id=revenue.id,
+        type="CHART",
+        name="Revenue",
+        options={"globalSeriesType": "line", "columnMapping": {"month": "x", "revenue": "y"}},
+    )
+    bars = app.visualizations.create(
+        principal,
+        query_id=categories.id,
+        type="CHART",
+        name="Revenue by category",
+        options={"globalSeriesType": "column", "columnMapping": {"category": "x", "revenue": "y"}},
+    )
+    table = app.visualizations.for_queries(principal, [top.id])[top.id][0]
+    dashboard = app.dashboards.create(principal, name="Sales overview", tags=[DEMO_TAG], is_draft=False)
+    placements = [
+        (None, "## Sales overview\nDemo data: 100,000 orders over two years.", (0, 0, 6, 2)),
+        (line.id, "", (0, 2, 3, 8)),
+        (bars.id, "", (3, 2, 3, 8)),
+        (table.id, "", (0, 10, 6, 8)),
+    ]
+    for viz_id, text, (col, row, size_x, size_y) in placements:
+        app.dashboards.add_widget(
+            principal,
+            dashboard_id=dashboard.id,
+            visualization_id=viz_id,
+            text=text,
+            options={"position": {"col": col, "row": row, "sizeX": size_x, "sizeY": size_y}},
+        )

@@ -57,8 +57,7 @@ def test_a_table_without_rows_says_so() -> None:
 
 
 def test_pivot_aggregates_values_by_rows_and_columns() -> None:
-    options = {"rows": ["day"], "cols": ["region"], "vals": ["sales"]}
-    sums = pivot_table(view("PIVOT", aggregatorName="Sum", **options))
+    sums = pivot_table(view("PIVOT", aggregatorName="Sum", rows=["day"], cols=["region"], vals=["sales"]))
     averages = pivot_table(view("PIVOT", aggregatorName="Average", rows=["region"], vals=["profit"]))
     maxima = pivot_table(view("PIVOT", aggregatorName="Maximum", rows=["region"], vals=["sales"]))
     minima = pivot_table(view("PIVOT", aggregatorName="Minimum", cols=["region"], vals=["orders"]))

@@ -9,6 +9,7 @@ from openlytics.cli import api_keys, data_sources, jobs, queries, query_run, sch
 from openlytics.cli._common import ApiKeyOption, JsonOption, UrlOption, connect, console
 from openlytics.cli._render import print_json, print_model
 from openlytics.cli.serve import serve
+from openlytics.cli.utilities import commands as utilities
 
 app = typer.Typer(
     name="openlytics",
@@ -24,6 +25,10 @@ app.add_typer(queries.app, name="queries")
 app.add_typer(query_run.app, name="query")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
+app.command("gdpr-scrub")(utilities.gdpr_scrub)
+app.command("find-tables")(utilities.find_tables)
+app.command("clone-dashboard")(utilities.clone_dashboard)
+app.command("export-queries")(utilities.export_queries)
 
 
 @app.command("me")

@@ -9,6 +9,8 @@ import httpx
 
 from openlytics.client.models import Me, Run
 
+from .alerts import AsyncAlerts, AsyncDestinations
+from .dashboards import AsyncDashboards
 from .data_sources import AsyncDataSources
 from .http import AsyncHTTP
 from .identity import AsyncApiKeys, AsyncOrganizations, AsyncUsers
@@ -17,6 +19,7 @@ from .queries import DEFAULT_WAIT, AsyncQueries
 from .result import AsyncQueryResult
 from .runs import AsyncRunner
 from .schedules import AsyncSchedules
+from .visualizations import AsyncVisualizations
 
 
 class AsyncClient:
@@ -45,11 +48,20 @@ class AsyncClient:
         self._runner = AsyncRunner(self._http, self.jobs, self.results)
         self.queries = AsyncQueries(self._http, self._runner)
         self.schedules = AsyncSchedules(self._http)
+        self.visualizations = AsyncVisualizations(self._http)
+        self.dashboards = AsyncDashboards(self._http)
+        self.alerts = AsyncAlerts(self._http)
+        self.destinations = AsyncDestinations(self._http)
 
     @property
     def base_url(self) -> str:
         """The API root, e.g. `http://127.0.0.1:8000/api/v1`."""
         return self._http.base_url
+
+    @property
+    def server_url(self) -> str:
+        """The server's root, e.g. `http://127.0.0.1:8000`: where its pages (`/queries/<id>`) live."""
+        return self._http.base_url.removesuffix("/api/v1")
 
     @property
     def max_server_wait(self) -> float:
@@ -66,7 +78,7 @@ class AsyncClient:
 
     async def health(self) -> dict[str, Any]:
         """The server's `/healthz` answer (no credential needed)."""
-        request = self._http.build_request("GET", self.base_url.removesuffix("/api/v1") + "/healthz")
+        request = self._http.build_request("GET", self.server_url + "/healthz")
         response = await self._http.send(request)
         data: dict[str, Any] = response.json()
         return data

@@ -88,6 +88,12 @@ class AsyncResults:
         params = {"format": format}
         return await self._http.download(f"/results/{result_id}/data", params, path_or_file, progress)
 
+    async def iter_data(self, result_id: int, format: str = "csv") -> AsyncIterator[bytes]:
+        """The data in `format`, chunk by chunk as it arrives: never held in memory whole."""
+        async with self._http.stream(f"/results/{result_id}/data", params={"format": format}) as response:
+            async for chunk in self._http.iter_body(response):
+                yield chunk
+
     async def read(self, result_id: int, format: str = "arrow") -> bytes:
         """The whole data in one `format`, in memory."""
         return await self._http.read_bytes(f"/results/{result_id}/data", params={"format": format})

@@ -10,6 +10,8 @@ import httpx
 
 from openlytics.client.models import Me, Run
 
+from .alerts import Alerts, Destinations
+from .dashboards import Dashboards
 from .data_sources import DataSources
 from .http import HTTP
 from .identity import ApiKeys, Organizations, Users
@@ -18,6 +20,7 @@ from .queries import DEFAULT_WAIT, Queries
 from .result import QueryResult
 from .runs import Runner
 from .schedules import Schedules
+from .visualizations import Visualizations
 
 
 class Client:
@@ -46,11 +49,20 @@ class Client:
         self._runner = Runner(self._http, self.jobs, self.results)
         self.queries = Queries(self._http, self._runner)
         self.schedules = Schedules(self._http)
+        self.visualizations = Visualizations(self._http)
+        self.dashboards = Dashboards(self._http)
+        self.alerts = Alerts(self._http)
+        self.destinations = Destinations(self._http)
 
     @property
     def base_url(self) -> str:
         """The API root, e.g. `http://127.0.0.1:8000/api/v1`."""
         return self._http.base_url
+
+    @property
+    def server_url(self) -> str:
+        """The server's root, e.g. `http://127.0.0.1:8000`: where its pages (`/queries/<id>`) live."""
+        return self._http.base_url.removesuffix("/api/v1")
 
     @property
     def max_server_wait(self) -> float:
@@ -67,7 +79,7 @@ class Client:
 
     def health(self) -> dict[str, Any]:
         """The server's `/healthz` answer (no credential needed)."""
-        request = self._http.build_request("GET", self.base_url.removesuffix("/api/v1") + "/healthz")
+        request = self._http.build_request("GET", self.server_url + "/healthz")
         response = self._http.send(request)
         data: dict[str, Any] = response.json()
         return data

@@ -89,6 +89,11 @@ class Results:
         params = {"format": format}
         return self._http.download(f"/results/{result_id}/data", params, path_or_file, progress)
 
+    def iter_data(self, result_id: int, format: str = "csv") -> Iterator[bytes]:
+        """The data in `format`, chunk by chunk as it arrives: never held in memory whole."""
+        with self._http.stream(f"/results/{result_id}/data", params={"format": format}) as response:
+            yield from self._http.iter_body(response)
+
     def read(self, result_id: int, format: str = "arrow") -> bytes:
         """The whole data in one `format`, in memory."""
         return self._http.read_bytes(f"/results/{result_id}/data", params={"format": format})
