@@ -346,3 +346,131 @@ class AlertSubscription(IdentifiedMixin, Base):
     destination_id: Mapped[int | None] = mapped_column(
         ForeignKey("notification_destinations.id", ondelete="CASCADE"), default=None
     )
+
+
+class Dataset(IdentifiedMixin, Base):
+    """A typed table in the organization's warehouse, with a primary key and a version history.
+
+    Queries read it by `name` (a view over the current version's table, `table_name`).
+    """
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_datasets_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data_source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    table_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    primary_key: Mapped[list[Any]] = mapped_column(default=list)
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # Free-form settings kept for dialects (a vendor's whole config document, display options).
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A write-only token for pushing rows (shown again to editors, so encrypted rather than hashed).
+    push_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    push_token_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    # Bumped by every write: cached query results over the dataset become stale.
+    cache_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DatasetVersion(IdentifiedMixin, Base):
+    """One kept state of a dataset: the table holding it, its schema and row count."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_version"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    table_name: Mapped[str] = mapped_column(String(255))
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    operation: Mapped[str] = mapped_column(String(40))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Script(IdentifiedMixin, Base):
+    """User Python code run on the server in a sandbox, with JSON state kept between runs."""
+
+    __tablename__ = "scripts"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_scripts_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255))
+    code: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40), default="python")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What the script stored for its next run: raw text (a JSON document), as given.
+    storage: Mapped[str | None] = mapped_column(Text, default=None)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    wall_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    memory_mb: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ScriptRun(IdentifiedMixin, Base):
+    """One run of a script: parameters, status, output and timings."""
+
+    __tablename__ = "script_runs"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    script_id: Mapped[int] = mapped_column(ForeignKey("scripts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    stdout: Mapped[str] = mapped_column(Text, default="")
+    stderr: Mapped[str] = mapped_column(Text, default="")
+    return_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class BackgroundTask(IdentifiedMixin, Base):
+    """Work done after the request answered (a file load, an e-mail): polled by its id."""
+
+    __tablename__ = "background_tasks"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Upload(IdentifiedMixin, Base):
+    """A file received for later use (a dataset load, an e-mail attachment), kept in the data dir."""
+
+    __tablename__ = "uploads"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    object_name: Mapped[str] = mapped_column(String(255), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), default=None
+    )
+    path: Mapped[str | None] = mapped_column(String(500), default=None)
+    byte_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_type: Mapped[str | None] = mapped_column(String(255), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    received_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SentEmail(IdentifiedMixin, Base):
+    """An e-mail the server sent for an organization (the daily quota counts these)."""
+
+    __tablename__ = "sent_emails"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(998))
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
