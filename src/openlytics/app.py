@@ -13,6 +13,7 @@ from pathlib import Path
 from openlytics.core.alerts import AlertService
 from openlytics.core.dashboard_views import DashboardViews
 from openlytics.core.dashboards import DashboardService
+from openlytics.core.emails import EmailService
 from openlytics.core.favorites import FavoriteService
 from openlytics.core.identity import IdentityService, NewOrganization
 from openlytics.core.jobs import JobService
@@ -26,6 +27,7 @@ from openlytics.core.queries import QueryService
 from openlytics.core.schedules import ScheduleService
 from openlytics.core.secrets import SecretBox
 from openlytics.core.sources import DataSourceService
+from openlytics.core.uploads import UploadService
 from openlytics.core.visualizations import VisualizationService
 from openlytics.engines.base import SourceEngine
 from openlytics.engines.registry import EnginePool, open_engine
@@ -91,6 +93,14 @@ class Openlytics:
                 timeout=smtp.timeout_seconds,
             ),
             webhook_timeout=settings.webhook_timeout_seconds,
+        )
+        self.emails = EmailService(self.db, self.sender, daily_quota=lambda: settings.email_daily_quota)
+        self.uploads = UploadService(
+            self.db,
+            settings.data_dir.resolve() / "uploads",
+            settings.secret_key.get_secret_value().encode(),
+            max_bytes=settings.upload_max_bytes,
+            ttl=timedelta(seconds=settings.upload_url_ttl_seconds),
         )
         self.alerts = AlertService(
             self.db, self.results, self.destinations, self.sender, base_url=lambda: settings.public_url

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # Notifications: e-mail through SMTP (OPENLYTICS_SMTP__HOST, ...) and webhooks.
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     webhook_timeout_seconds: float = 10.0
+    # E-mails people send through the API (alerts are not counted), per organization and day.
+    email_daily_quota: int = 50
+    # Uploaded files (dataset loads, attachments): size limit and how long a signed URL is valid.
+    upload_max_bytes: int = 20 * 1024**3
+    upload_url_ttl_seconds: int = 900
+
     # The address people use to reach this server, for links in e-mails and shared dashboards;
     # empty means the address of the request.
     public_url: str = ""

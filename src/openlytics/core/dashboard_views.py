@@ -70,4 +70,10 @@ class DashboardViews:
                 rows=rows,
             )
             widgets.append(WidgetView(position=position, visualization=view))
-        return DashboardView(name=detail.dashboard.name, widgets=tuple(widgets))
+        options = detail.dashboard.options or {}
+        return DashboardView(
+            name=detail.dashboard.name,
+            widgets=tuple(widgets),
+            custom_css=str(options.get("custom_css") or ""),
+            header_html=str(options.get("custom_header_html") or ""),
+        )

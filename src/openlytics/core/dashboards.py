@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,7 @@ class DashboardService:
             )
 
     def get(self, principal: Principal, id_or_slug: int | str) -> DashboardDetail:
-        """A dashboard by slug, or by id when no slug matches and the reference is a number."""
+        """A dashboard by UUID, by slug, or by id when no slug matches and the reference is a number."""
         _require_dashboards(principal, Action.READ)
         with self.db.session() as s:
             return _detail(s, self._find(s, principal, id_or_slug))
@@ -188,7 +189,12 @@ class DashboardService:
     # ----- lookups -----------------------------------------------------------------------
     def _find(self, s: Session, principal: Principal, ref: int | str) -> Dashboard:
         dashboard = None
-        if isinstance(ref, str):
+        as_uuid = _uuid_or_none(ref)
+        if as_uuid is not None:
+            dashboard = s.scalar(
+                select(Dashboard).where(Dashboard.org_id == principal.org_id, Dashboard.uuid == as_uuid)
+            )
+        elif isinstance(ref, str):
             dashboard = s.scalar(
                 select(Dashboard).where(Dashboard.org_id == principal.org_id, Dashboard.slug == ref)
             )
@@ -217,6 +223,15 @@ class DashboardService:
         if viz is None or viz.org_id != principal.org_id:
             raise NotFoundError("visualization", ref)
         return viz
+
+
+def _uuid_or_none(ref: int | str) -> uuid.UUID | None:
+    if not isinstance(ref, str) or len(ref) != 36:
+        return None
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
 
 
 def position_of(widget: Widget) -> dict[str, int]:

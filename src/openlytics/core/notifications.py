@@ -43,12 +43,23 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent along with an e-mail."""
+
+    filename: str
+    content: bytes
+    media_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Message:
-    """What to tell: a subject and text for people, a JSON payload for machines."""
+    """What to tell: a subject and text for people (HTML optional), a JSON payload for machines."""
 
     subject: str
     body: str
     payload: dict[str, Any]
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 class NotificationError(Exception):
@@ -63,15 +74,25 @@ class Sender:
         self.webhook_timeout = webhook_timeout
 
     def email(self, recipients: list[str], message: Message) -> None:
-        """Send one e-mail to `recipients`."""
-        if self.smtp is None or not self.smtp.host:
+        """Send one e-mail to `recipients` (text, optional HTML alternative, attachments)."""
+        cfg = self.smtp
+        if cfg is None or not cfg.host:
             raise NotificationError("e-mail is not configured (set OPENLYTICS_SMTP__HOST)")
         mail = EmailMessage()
-        mail["From"] = self.smtp.sender
+        mail["From"] = cfg.sender
         mail["To"] = ", ".join(recipients)
         mail["Subject"] = message.subject
         mail.set_content(message.body)
-        cfg = self.smtp
+        if message.html is not None:
+            mail.add_alternative(message.html, subtype="html")
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.media_type.partition("/")
+            mail.add_attachment(
+                attachment.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
         try:
             client: smtplib.SMTP
             if cfg.ssl:

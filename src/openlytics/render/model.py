@@ -76,7 +76,9 @@ class WidgetView:
 
 @dataclass(frozen=True)
 class DashboardView:
-    """A dashboard: its name and its widgets."""
+    """A dashboard: its name and its widgets; pages may add the owner's CSS and header HTML."""
 
     name: str
     widgets: tuple[WidgetView, ...]
+    custom_css: str = ""
+    header_html: str = ""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import nh3
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
@@ -52,8 +53,45 @@ def dashboard_html(view: DashboardView, *, bundle_url: str, title_suffix: str = 
     ordered = sorted(enumerate(view.widgets), key=lambda item: (item[1].position.row, item[1].position.col))
     blocks = [_block(index, widget) for index, widget in ordered]
     return _template().render(
-        name=view.name, title_suffix=title_suffix, bundle_url=bundle_url, widgets=blocks
+        name=view.name,
+        title_suffix=title_suffix,
+        bundle_url=bundle_url,
+        widgets=blocks,
+        custom_css=_css(view.custom_css),
+        header_html=_header(view.header_html),
     )
+
+
+def _css(css: str) -> Markup:
+    # CSS is not HTML-escaped (`>` is a selector); it only must not end its <style> element.
+    return Markup(css.replace("<", "\\3C "))  # noqa: S704 - `<` cannot survive, so no tag can open
+
+
+def _header(html: str) -> Markup:
+    # The owner's header HTML, reduced to harmless markup: no scripts, handlers, styles or frames.
+    cleaned = nh3.clean(html, tags=HEADER_TAGS, attributes={"a": {"href", "title"}, "img": {"src", "alt"}})
+    return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above
+
+
+HEADER_TAGS = {
+    "a",
+    "b",
+    "br",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "img",
+    "p",
+    "small",
+    "span",
+    "strong",
+    "u",
+}
 
 
 @cache
