@@ -26,7 +26,7 @@ from openlytics.api.routers import (
     visualizations,
 )
 from openlytics.app import Openlytics
-from openlytics.dialects import DIALECT_PREFIXES, tonalytica
+from openlytics.dialects import DIALECT_PREFIXES, serenytics, tonalytica
 from openlytics.dialects.unimplemented import unimplemented_router
 from openlytics.settings import Settings
 from openlytics.web import public_pages
@@ -83,7 +83,13 @@ def create_app(
     )
     app.state.openlytics = core
     app.state.ready = False
-    install_error_handlers(app, {tonalytica.CAPABILITIES.prefix: tonalytica.format_error})
+    install_error_handlers(
+        app,
+        {
+            tonalytica.CAPABILITIES.prefix: tonalytica.format_error,
+            serenytics.CAPABILITIES.prefix: serenytics.format_error,
+        },
+    )
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:
@@ -98,6 +104,7 @@ def create_app(
     for module in (identity, users, sources, queries, runs, schedules, dashboards, visualizations, alerts):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
     app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)
+    app.include_router(serenytics.build_router(), prefix=serenytics.CAPABILITIES.prefix)
     app.include_router(public_pages.router)
     for vendor, prefix in DIALECT_PREFIXES.items():
         app.include_router(unimplemented_router(vendor), prefix=prefix)

@@ -70,6 +70,30 @@ class InvalidInputError(OpenlyticsError, TerminalError):
         self.reason = reason
 
 
+class IncompatibleValueError(InvalidInputError):
+    """A value being loaded does not fit its column's type; names the row (0-based) and the column."""
+
+    def __init__(self, *, row: int | None, column: str, value: object, expected_type: str) -> None:
+        where = f"row {row}, " if row is not None else ""
+        reason = f"{where}column {column!r}: value {value!r} is not a valid {expected_type}"
+        OpenlyticsError.__init__(
+            self,
+            reason,
+            field=column,
+            reason=reason,
+            row=row,
+            column=column,
+            value=None if value is None else str(value),
+            expected_type=expected_type,
+        )
+        self.field = column
+        self.reason = reason
+        self.row = row
+        self.column = column
+        self.value = value
+        self.expected_type = expected_type
+
+
 class ConflictError(OpenlyticsError, TerminalError):
     """The request conflicts with the current state (duplicate name, wrong state)."""
 

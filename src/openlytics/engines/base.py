@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -173,3 +174,96 @@ def unique_names(names: Sequence[str]) -> list[str]:
         seen.setdefault(candidate, 0)
         out.append(candidate)
     return out
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How to read a CSV file: UTF-8, a header line, gzip when the name ends in `.gz`."""
+
+    delimiter: str = ","
+    #: explicit Arrow types of some (or all) columns, by name; the others are inferred
+    types: dict[str, pa.DataType] = field(default_factory=dict)
+
+
+class WarehouseTables(ABC):
+    """Tables in a warehouse that trusted server code (datasets) creates, fills, swaps and drops.
+
+    Every method is one transaction. Loads always go into a NEW table, so a failed or killed load
+    leaves every existing table as it was; `point_view` makes a finished table visible in one step.
+    Errors: `IncompatibleValueError` (a value does not fit its column: row and column named),
+    `QueryFailedError` (anything else the engine refuses).
+    """
+
+    @abstractmethod
+    def create_table(self, table: str, schema: pa.Schema) -> None:
+        """Create an empty table with the columns of `schema`."""
+
+    @abstractmethod
+    def load_table(self, table: str, reader: pa.RecordBatchReader) -> int:
+        """Create `table` from a stream of batches (read once, memory stays flat); its row count."""
+
+    @abstractmethod
+    def load_csv(self, table: str, path: Path, options: CsvOptions) -> int:
+        """Create `table` from a CSV file with the engine's own reader; its row count."""
+
+    @abstractmethod
+    def load_parquet(self, table: str, path: Path, types: dict[str, pa.DataType] | None = None) -> int:
+        """Create `table` from a Parquet file with the engine's own reader; its row count."""
+
+    @abstractmethod
+    def copy_table(self, source: str, table: str) -> int:
+        """Create `table` as a copy of `source`; its row count."""
+
+    @abstractmethod
+    def insert_rows(self, table: str, reader: pa.RecordBatchReader) -> int:
+        """Append rows (columns matched by name); how many."""
+
+    @abstractmethod
+    def upsert_rows(self, table: str, reader: pa.RecordBatchReader, key: Sequence[str]) -> tuple[int, int]:
+        """Insert rows, replacing those with the same key (the last duplicate wins): (inserted, updated)."""
+
+    @abstractmethod
+    def delete_keys(
+        self, table: str, key: Sequence[str], keys: pa.Table, *, first_only: bool = False
+    ) -> int:
+        """Delete rows whose `key` columns equal a row of `keys` (only the first match of each with
+        `first_only`); how many."""
+
+    @abstractmethod
+    def delete_where(self, table: str, where: Statement, *, first_only: bool = False) -> int:
+        """Delete rows matching a condition (SQL text with bound values); how many."""
+
+    @abstractmethod
+    def point_view(self, view: str, table: str) -> None:
+        """Create or replace the view `view` as every column of `table`."""
+
+    @abstractmethod
+    def drop_view(self, view: str) -> None:
+        """Drop a view if it exists."""
+
+    @abstractmethod
+    def drop_tables(self, tables: Sequence[str]) -> None:
+        """Drop tables that exist; missing ones are ignored."""
+
+    @abstractmethod
+    def table_names(self, prefix: str) -> list[str]:
+        """Names of the tables whose name starts with `prefix`."""
+
+    @abstractmethod
+    def read_table(
+        self, table: str, *, limit: int | None = None, batch_size: int = 65_536
+    ) -> pa.RecordBatchReader:
+        """Stream a table's rows in insertion order."""
+
+    @abstractmethod
+    def table_schema(self, table: str) -> pa.Schema:
+        """The Arrow schema of a table."""
+
+    @abstractmethod
+    def row_count(self, table: str) -> int:
+        """How many rows a table holds."""
+
+
+def quote_identifier(name: str) -> str:
+    """`name` as a double-quoted SQL identifier (DuckDB, PostgreSQL)."""
+    return '"' + name.replace('"', '""') + '"'
