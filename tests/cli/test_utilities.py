@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from openlytics.cli.utilities.find_tables import tables_in
+from openlytics.sql_tables import tables_in
 from openlytics.client import Client, Dashboard
 from tests.cli.conftest import Invoke
 
