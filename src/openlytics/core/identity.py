@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -313,6 +315,26 @@ class IdentityService:
                     raise InvalidInputError("is_disabled", "you cannot disable yourself")
                 user.disabled_at = utcnow() if is_disabled else None
             return user
+
+    def set_user_metadata(self, principal: Principal, metadata: dict[str, dict[str, Any]]) -> int:
+        """Replace the metadata of the organization's users, keyed by e-mail (admins); users matched."""
+        principal.require(Action.MANAGE_USERS, "user metadata")
+        if not all(isinstance(k, str) and isinstance(v, dict) for k, v in metadata.items()):
+            raise InvalidInputError("metadata", "an object per user login")
+        with self.db.session() as s:
+            org = s.get(Organization, principal.org_id)
+            assert org is not None
+            emails = set(s.scalars(select(User.email).where(User.org_id == principal.org_id)))
+            known = {login.lower(): values for login, values in metadata.items() if login.lower() in emails}
+            org.settings = {**(org.settings or {}), "user_metadata": json.loads(json.dumps(known, default=str))}
+            return len(known)
+
+    def user_metadata(self, principal: Principal, email: str) -> dict[str, Any]:
+        """The metadata stored for one user of the organization (empty when none)."""
+        with self.db.session() as s:
+            org = s.get(Organization, principal.org_id)
+            stored = ((org.settings or {}) if org else {}).get("user_metadata", {})
+        return dict(stored.get(email.lower(), {}))
 
     def _user(self, s: Session, principal: Principal, user_id: int) -> User:
         user = s.get(User, user_id)

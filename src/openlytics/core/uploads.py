@@ -45,6 +45,7 @@ class UploadService:
     ) -> None:
         self.db = db
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.secret = hashlib.sha256(b"openlytics-upload-signing:" + secret).digest()
         self.max_bytes = max_bytes
         self.ttl = ttl
@@ -87,6 +88,16 @@ class UploadService:
             raise NotFoundError("upload", object_name)
         if upload.received_at is not None:
             raise ConflictError("this upload URL was already used")
+        return upload
+
+    def reserve(
+        self, principal: Principal, *, purpose: str, object_name: str, dataset_id: int | None = None
+    ) -> Upload:
+        """Reserve (or reuse) an object name for a direct upload by an authenticated caller."""
+        return self._reserve(principal, purpose, object_name, dataset_id, replace=True)
+
+    def store(self, upload: Upload, chunks: Iterable[bytes]) -> Upload:
+        """Write the bytes of a reserved or verified upload (size-limited, atomic)."""
         return self._store(upload, chunks)
 
     def receive(

@@ -1,4 +1,4 @@
-"""All routes of the dialect, under `/api` of its prefix."""
+"""All routes of the dialect: the API under `/api`, signed upload URLs under `/_upload`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from openlytics.dialects.serenytics.routes import account, web_apps
 
 def build_router() -> APIRouter:
     """The dialect's router; mount it at the dialect's prefix."""
-    router = APIRouter(prefix="/api", include_in_schema=False)
-    for module in (account, web_apps):
-        router.include_router(module.router)
+    api = APIRouter(prefix="/api")
+    # Uploads first: `data_source/sign_s3/` must not be read as a data source uuid.
+    for module in (account, web_apps):  # data sources, scripts, e-mail: wired once their core lands
+        api.include_router(module.router)
+    router = APIRouter(include_in_schema=False)
+    router.include_router(api)
     return router
