@@ -111,6 +111,23 @@ def test_destinations_are_listed_to_all_and_managed_by_admins(new_org) -> None:
     assert duplicate.status_code == 409
 
 
+def test_destinations_can_be_renamed_and_re_pointed(new_org) -> None:
+    hook = new_org.admin.post(
+        "/api/v1/destinations",
+        json={"name": "hook", "kind": "webhook", "options": {"url": "http://a.test/x", "password": "s3"}},
+    ).json()
+    assert hook["options"]["password"] != "s3"
+    changed = new_org.admin.patch(
+        f"/api/v1/destinations/{hook['id']}", json={"name": "hook2", "options": {"url": "https://b.test/y"}}
+    )
+    assert changed.status_code == 200 and changed.json()["name"] == "hook2"
+    assert changed.json()["options"] == {"url": "https://b.test/y"}
+    bad = new_org.admin.patch(f"/api/v1/destinations/{hook['id']}", json={"options": {"url": "ftp://c.test"}})
+    assert bad.status_code == 422 and "url" in bad.json()["error"]["message"]
+    assert new_org.editor.patch(f"/api/v1/destinations/{hook['id']}", json={"name": "x"}).status_code == 403
+    assert new_org.admin.get(f"/api/v1/destinations/{hook['id']}").json()["name"] == "hook2"
+
+
 def test_viewers_cannot_change_alerts(new_org, query: dict) -> None:
     alert = new_alert(new_org.editor, query["id"])
     for response in (

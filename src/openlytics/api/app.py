@@ -21,6 +21,7 @@ from openlytics.api.routers import (
     queries,
     runs,
     schedules,
+    scripts,
     sources,
     users,
     visualizations,
@@ -101,7 +102,18 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(identity.public_router, prefix=API_PREFIX)
-    for module in (identity, users, sources, queries, runs, schedules, dashboards, visualizations, alerts):
+    for module in (
+        identity,
+        users,
+        sources,
+        queries,
+        runs,
+        schedules,
+        scripts,
+        dashboards,
+        visualizations,
+        alerts,
+    ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
     app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)
     app.include_router(serenytics.build_router(), prefix=serenytics.CAPABILITIES.prefix)

@@ -120,6 +120,7 @@ def query(q: Query) -> dict[str, Any]:
         "data_source_id": q.data_source_id,
         "parameters": q.parameters or [],
         "tags": q.tags or [],
+        "options": q.options or {},
         "timeout": q.timeout,
         "is_archived": q.is_archived,
         "is_draft": q.is_draft,

@@ -175,6 +175,32 @@ class DestinationService:
             s.flush()
             return destination
 
+    def update(
+        self, principal: Principal, destination_id: int, *, name: Any = None, options: Any = None
+    ) -> NotificationDestination:
+        """Rename a destination or replace its options (checked for its kind, stored encrypted)."""
+        principal.require(Action.MANAGE_SOURCES, f"destination {destination_id}")
+        with self.db.session() as s:
+            found = s.get(NotificationDestination, destination_id)
+            if found is None or found.org_id != principal.org_id:
+                raise NotFoundError("destination", destination_id)
+            if name is not None:
+                if not isinstance(name, str) or not name.strip():
+                    raise InvalidInputError("name", "a non-empty string")
+                taken = s.scalar(
+                    select(NotificationDestination.id).where(
+                        NotificationDestination.org_id == principal.org_id,
+                        NotificationDestination.name == name.strip(),
+                        NotificationDestination.id != destination_id,
+                    )
+                )
+                if taken is not None:
+                    raise ConflictError(f"a destination named {name!r} exists", field="name")
+                found.name = name.strip()
+            if options is not None:
+                found.options_encrypted = self.box.encrypt(json.dumps(check_options(found.kind, options)))
+            return found
+
     def delete(self, principal: Principal, destination_id: int) -> None:
         """Remove a destination and the subscriptions to it."""
         principal.require(Action.MANAGE_SOURCES, f"destination {destination_id}")

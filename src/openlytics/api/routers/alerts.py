@@ -122,6 +122,20 @@ def get_destination(destination_id: int, app: App, principal: CurrentPrincipal) 
     return ser.destination(found, app.destinations.public_options(found))
 
 
+class DestinationChangesBody(Body):
+    name: str | None = None
+    options: dict[str, Any] | None = None
+
+
+@router.patch("/destinations/{destination_id}")
+def update_destination(
+    destination_id: int, body: DestinationChangesBody, app: App, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Rename a destination or replace its options (admins)."""
+    found = app.destinations.update(principal, destination_id, name=body.name, options=body.options)
+    return ser.destination(found, app.destinations.public_options(found))
+
+
 @router.delete("/destinations/{destination_id}", status_code=204)
 def delete_destination(destination_id: int, app: App, principal: CurrentPrincipal) -> Response:
     """Delete a destination and the subscriptions to it (admins)."""

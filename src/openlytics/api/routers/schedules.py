@@ -50,6 +50,8 @@ def create_schedule(body: NewScheduleBody, app: App, principal: CurrentPrincipal
     """Create a schedule (interval or cron, in a time zone)."""
     if body.kind == "query_refresh":
         app.queries.get(principal, body.target_id)  # the target must exist and be visible
+    elif body.kind == "script_run":
+        app.scripts.get(principal, body.target_id)
     return schedule_to_dict(app.schedules.create(principal, **body.model_dump()))
 
 
