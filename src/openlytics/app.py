@@ -13,6 +13,8 @@ from pathlib import Path
 from openlytics.core.alerts import AlertService
 from openlytics.core.dashboard_views import DashboardViews
 from openlytics.core.dashboards import DashboardService
+from openlytics.core.datasets.service import DatasetService
+from openlytics.core.datasets.structured_service import StructuredQueryService
 from openlytics.core.emails import EmailService
 from openlytics.core.favorites import FavoriteService
 from openlytics.core.identity import IdentityService, NewOrganization
@@ -25,8 +27,10 @@ from openlytics.core.principal import Principal
 from openlytics.core.public_links import PublicLinkService
 from openlytics.core.queries import QueryService
 from openlytics.core.schedules import ScheduleService
+from openlytics.core.scripts import ScriptService
 from openlytics.core.secrets import SecretBox
 from openlytics.core.sources import DataSourceService
+from openlytics.core.tasks import BackgroundTaskService
 from openlytics.core.uploads import UploadService
 from openlytics.core.visualizations import VisualizationService
 from openlytics.engines.base import SourceEngine
@@ -34,6 +38,7 @@ from openlytics.engines.registry import EnginePool, open_engine
 from openlytics.results.store import ResultStore
 from openlytics.runtime.executor import Executor, LocalExecutor
 from openlytics.runtime.maintenance import Maintenance
+from openlytics.runtime.sandbox import Limits, Sandbox
 from openlytics.runtime.scheduler import Scheduler
 from openlytics.settings import Settings
 from openlytics.store.db import Database
@@ -41,7 +46,7 @@ from openlytics.store.models import Schedule
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_KINDS = frozenset({"query_refresh"})
+SCHEDULE_KINDS = frozenset({"script_run", "query_refresh"})
 
 
 class Openlytics:
@@ -50,6 +55,9 @@ class Openlytics:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # The metadata DB, warehouse files and uploads are the server's alone (user code runs as
+        # another user, see runtime/sandbox.py).
+        settings.data_dir.chmod(0o700)
         self.db = Database(settings.metadata_url)
         self.box = SecretBox(settings.secret_key.get_secret_value())
         self.engines = EnginePool()
@@ -74,6 +82,8 @@ class Openlytics:
             on_organization_created=self.sources.ensure_warehouse,
         )
         self.queries = QueryService(self.db, self.sources)
+        self.datasets = DatasetService(self.db, self.sources, self.box)
+        self.tasks = BackgroundTaskService(self.db)
         self.visualizations = VisualizationService(self.db)
         self.dashboards = DashboardService(self.db)
         self.favorites = FavoriteService(self.db)
@@ -121,10 +131,26 @@ class Openlytics:
             max_wait=settings.max_wait_seconds,
             inline_rows=settings.inline_result_rows,
         )
+        self.structured_queries = StructuredQueryService(self.db, self.jobs, self.datasets.get)
         self.schedules = ScheduleService(self.db, known_kinds=lambda: set(SCHEDULE_KINDS))
+        scripts = settings.scripts
+        self.sandbox = Sandbox(hidden_paths=[settings.data_dir, *scripts.hidden_paths], user=scripts.user)
+        self.scripts = ScriptService(
+            self.db,
+            self.identity,
+            self.sandbox,
+            server_url=lambda: settings.callback_url,
+            limits=Limits(
+                cpu_seconds=scripts.cpu_seconds,
+                wall_seconds=scripts.wall_seconds,
+                memory_mb=scripts.memory_mb,
+                max_output_bytes=scripts.max_output_bytes,
+            ),
+            workers=scripts.workers,
+        )
         self.scheduler = Scheduler(
             self.db,
-            {"query_refresh": self._refresh_query},
+            {"query_refresh": self._refresh_query, "script_run": self._run_script},
             poll_seconds=settings.scheduler_poll_seconds,
         )
         self.maintenance = Maintenance(self.purge, interval=settings.maintenance_interval_seconds)
@@ -143,6 +169,16 @@ class Openlytics:
             schedule_id=schedule.id,
         )
         return outcome.job.id if outcome.job is not None else None
+
+    def _run_script(self, schedule: Schedule, due_at: datetime, manual: bool) -> int | None:
+        # The run records its schedule; ScheduleRun.job_id points at jobs only, so nothing is returned.
+        self.scripts.run(
+            Principal.system(schedule.org_id),
+            schedule.target_id,
+            parameters=(schedule.payload or {}).get("parameters") or {},
+            schedule_id=schedule.id,
+        )
+        return None
 
     def purge(self) -> Purged:
         """Delete jobs and results past their retention."""
@@ -164,7 +200,11 @@ class Openlytics:
             admin_password=s.admin_password.get_secret_value() if s.admin_password else None,
             admin_api_key=s.admin_api_key.get_secret_value() if s.admin_api_key else None,
         )
+        if self.tasks.recover_after_restart():
+            log.warning("after restart: unfinished background tasks failed")
         failed, resubmitted = self.jobs.recover_after_restart()
+        if interrupted := self.scripts.recover_after_restart():
+            log.warning("after restart: %d interrupted script runs failed", interrupted)
         if failed or resubmitted:
             log.warning(
                 "after restart: %d interrupted jobs failed, %d pending resubmitted", failed, resubmitted
@@ -177,8 +217,10 @@ class Openlytics:
         """Stop the scheduler and executor and close engines and connections."""
         self.scheduler.stop()
         self.maintenance.stop()
+        self.scripts.close()
         self.runner.interrupt_all("shutdown")
         self.executor.shutdown(wait=True)
         self.alerts.close()
+        self.tasks.close()
         self.engines.close_all()
         self.db.dispose()

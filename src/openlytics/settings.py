@@ -26,6 +26,20 @@ class SmtpSettings(BaseModel):
     timeout_seconds: float = 10.0
 
 
+class ScriptSettings(BaseModel):
+    """User code in the sandbox (scripts, conversions): the most a run may use, and who runs it."""
+
+    cpu_seconds: int = 300
+    wall_seconds: float = 600.0
+    memory_mb: int = 2048
+    max_output_bytes: int = 1_000_000  # per stream; the rest is dropped and the log says so
+    workers: int = 2  # runs at once; more wait their turn (and count as running)
+    # The unprivileged user programs run as when the server runs as root.
+    user: str = "nobody"
+    # Besides the data directory and the server's home: more paths a program must not see.
+    hidden_paths: list[Path] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     """Every knob of the server; env names are `OPENLYTICS_<NAME>` (nested with `__`)."""
 
@@ -87,6 +101,11 @@ class Settings(BaseSettings):
     # The address people use to reach this server, for links in e-mails and shared dashboards;
     # empty means the address of the request.
     public_url: str = ""
+    # The address user code (scripts) calls this server back on; empty means public_url, else
+    # http://host:port.
+    internal_url: str = ""
+    # Scripts: OPENLYTICS_SCRIPTS__CPU_SECONDS, __WALL_SECONDS, __MEMORY_MB, __MAX_OUTPUT_BYTES, ...
+    scripts: ScriptSettings = Field(default_factory=ScriptSettings)
 
     # DuckDB warehouse
     warehouse_memory_limit: str = "2GB"
@@ -109,6 +128,11 @@ class Settings(BaseSettings):
     def results_path(self) -> Path:
         """Directory where query results are kept as Arrow files."""
         return (self.results_dir or self.data_dir / "results").resolve()
+
+    @property
+    def callback_url(self) -> str:
+        """Where user code reaches this server: internal_url, public_url or http://host:port."""
+        return (self.internal_url or self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def warehouse_path(self) -> Path:

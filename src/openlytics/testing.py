@@ -35,14 +35,17 @@ class LiveServer:
                 update={"admin_api_key": SecretStr("olk_test_" + secrets.token_urlsafe(24))}
             )
         assert settings.admin_api_key is not None
-        self.settings = settings
-        self.admin_key = settings.admin_api_key.get_secret_value()
-        self.core = Openlytics(settings)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        if not settings.internal_url:  # scripts call the server back on the port it really has
+            settings = settings.model_copy(update={"internal_url": self.url})
+        assert settings.admin_api_key is not None
+        self.settings = settings
+        self.admin_key = settings.admin_api_key.get_secret_value()
+        self.core = Openlytics(settings)
         config = uvicorn.Config(
             create_app(settings, openlytics=self.core), log_level="warning", lifespan="on"
         )

@@ -17,6 +17,7 @@ from openlytics.api.errors import install_error_handlers
 from openlytics.api.routers import (
     alerts,
     dashboards,
+    datasets,
     identity,
     queries,
     runs,
@@ -59,6 +60,9 @@ def create_app(
 ) -> FastAPI:
     """Build the ASGI app; the services start in its lifespan."""
     core = openlytics or Openlytics(settings or Settings())
+    # Scripts get what the vendor clients read inside them (params.json, API domain).
+    if serenytics.script_environment not in core.scripts.contributors:
+        core.scripts.contributors.append(serenytics.script_environment)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +114,7 @@ def create_app(
         runs,
         schedules,
         scripts,
+        datasets,
         dashboards,
         visualizations,
         alerts,

@@ -666,3 +666,84 @@ class Destination:
             created_at=parse_time(data.get("created_at")),
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class Script:
+    """Python code the server runs in a sandbox, with limits (None: the server's defaults)."""
+
+    id: int
+    uuid: str
+    name: str
+    code: str
+    kind: str
+    options: JSON
+    cpu_seconds: float | None
+    wall_seconds: float | None
+    memory_mb: int | None
+    user_id: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            code=data.get("code", ""),
+            kind=data.get("kind", "python"),
+            options=data.get("options") or {},
+            cpu_seconds=data.get("cpu_seconds"),
+            wall_seconds=data.get("wall_seconds"),
+            memory_mb=data.get("memory_mb"),
+            user_id=data.get("user_id"),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """One run of a script: `running`, then `success`, `failure` or `timeout`, with its output."""
+
+    id: int
+    uuid: str
+    script_id: int
+    status: str
+    parameters: JSON
+    stdout: str
+    stderr: str
+    return_code: int | None
+    error: str | None
+    schedule_id: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the run can no longer change."""
+        return self.status != "running"
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            script_id=data.get("script_id", 0),
+            status=data.get("status", ""),
+            parameters=data.get("parameters") or {},
+            stdout=data.get("stdout") or "",
+            stderr=data.get("stderr") or "",
+            return_code=data.get("return_code"),
+            error=data.get("error"),
+            schedule_id=data.get("schedule_id"),
+            started_at=parse_time(data.get("started_at")),
+            finished_at=parse_time(data.get("finished_at")),
+            raw=data,
+        )

@@ -30,17 +30,19 @@ class Action(StrEnum):
     MANAGE_SOURCES = "manage_sources"  # add, edit, delete data sources
     MANAGE_USERS = "manage_users"  # users and other people's keys
     MANAGE_ORGS = "manage_orgs"  # create organizations (superadmin)
+    PUSH_ROWS = "push_rows"  # append rows to a dataset (editors, admins, a dataset's push token)
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.READ, Action.RUN_SAVED}),
-    Role.EDITOR: frozenset({Action.READ, Action.RUN_SAVED, Action.RUN_ADHOC, Action.WRITE}),
+    Role.EDITOR: frozenset({Action.READ, Action.RUN_SAVED, Action.RUN_ADHOC, Action.WRITE, Action.PUSH_ROWS}),
     Role.ADMIN: frozenset(
         {
             Action.READ,
             Action.RUN_SAVED,
             Action.RUN_ADHOC,
             Action.WRITE,
+            Action.PUSH_ROWS,
             Action.MANAGE_SOURCES,
             Action.MANAGE_USERS,
         }
@@ -62,11 +64,19 @@ class Principal:
     is_superadmin: bool = False
     query_scope: int | None = None  # set for query keys: the one query reachable
     api_key_id: int | None = None
+    dataset_scope: int | None = None  # set for push tokens: the one dataset they may append to
 
     @classmethod
     def system(cls, org_id: int) -> Principal:
         """The server itself acting inside an organization (scheduler, bootstrap)."""
         return cls(org_id=org_id, user_id=None, role=Role.ADMIN, credential="system")
+
+    @classmethod
+    def dataset_pusher(cls, org_id: int, dataset_id: int) -> Principal:
+        """A dataset's push token: may only append rows to that dataset."""
+        return cls(
+            org_id=org_id, user_id=None, role=Role.VIEWER, credential="push_token", dataset_scope=dataset_id
+        )
 
     @classmethod
     def public(cls, org_id: int) -> Principal:
@@ -77,6 +87,8 @@ class Principal:
         """Whether the role (or key scope) allows `action` at all."""
         if action is Action.MANAGE_ORGS:
             return self.is_superadmin
+        if self.dataset_scope is not None:
+            return action is Action.PUSH_ROWS
         if self.query_scope is not None:
             return action in QUERY_KEY_ACTIONS
         if self.credential == "public_link":

@@ -71,6 +71,10 @@ class UploadService:
         self, org_id: int, object_name: str, expires: str, signature: str, chunks: Iterable[bytes]
     ) -> Upload:
         """Store the bytes of a signed upload; refuse an expired, tampered or used signature."""
+        return self._store(self.verify(org_id, object_name, expires, signature), chunks)
+
+    def verify(self, org_id: int, object_name: str, expires: str, signature: str) -> Upload:
+        """The reserved upload a signature is for; refuse an expired, tampered or used one."""
         try:
             expiry = int(expires)
         except ValueError:

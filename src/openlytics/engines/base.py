@@ -9,7 +9,7 @@ core's typed errors: `QueryFailedError` (the engine's own message), `QueryCancel
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,10 @@ class Execution(ABC):
 class SourceEngine(ABC):
     """A database queries run against."""
 
+    def warehouse_tables(self) -> WarehouseTables:
+        """Table management for datasets; only a warehouse engine has it."""
+        raise NotImplementedError(f"{self.dialect} is not a warehouse engine")
+
     #: a short name: "duckdb", "postgresql", "mysql", "sqlite"
     dialect: str = ""
 
@@ -181,8 +185,12 @@ class CsvOptions:
     """How to read a CSV file: UTF-8, a header line, gzip when the name ends in `.gz`."""
 
     delimiter: str = ","
+    #: "auto" (gzip when the name ends in .gz), "gzip" or "none"
+    compression: str = "auto"
     #: explicit Arrow types of some (or all) columns, by name; the others are inferred
     types: dict[str, pa.DataType] = field(default_factory=dict)
+    #: maps an inferred Arrow type onto the type to load (e.g. time of day -> string)
+    normalize: Callable[[pa.DataType], pa.DataType] | None = None
 
 
 class WarehouseTables(ABC):
@@ -223,9 +231,7 @@ class WarehouseTables(ABC):
         """Insert rows, replacing those with the same key (the last duplicate wins): (inserted, updated)."""
 
     @abstractmethod
-    def delete_keys(
-        self, table: str, key: Sequence[str], keys: pa.Table, *, first_only: bool = False
-    ) -> int:
+    def delete_keys(self, table: str, key: Sequence[str], keys: pa.Table, *, first_only: bool = False) -> int:
         """Delete rows whose `key` columns equal a row of `keys` (only the first match of each with
         `first_only`); how many."""
 

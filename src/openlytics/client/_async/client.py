@@ -19,6 +19,7 @@ from .queries import DEFAULT_WAIT, AsyncQueries
 from .result import AsyncQueryResult
 from .runs import AsyncRunner
 from .schedules import AsyncSchedules
+from .scripts import AsyncScripts
 from .visualizations import AsyncVisualizations
 
 
@@ -48,6 +49,7 @@ class AsyncClient:
         self._runner = AsyncRunner(self._http, self.jobs, self.results)
         self.queries = AsyncQueries(self._http, self._runner)
         self.schedules = AsyncSchedules(self._http)
+        self.scripts = AsyncScripts(self._http)
         self.visualizations = AsyncVisualizations(self._http)
         self.dashboards = AsyncDashboards(self._http)
         self.alerts = AsyncAlerts(self._http)

@@ -58,6 +58,7 @@ class AsyncHTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
+        content: bytes | None = None,
     ) -> httpx.Request:
         """A request for `path` under `/api/v1`; None-valued params are left out."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
@@ -66,6 +67,7 @@ class AsyncHTTP:
             path,
             params=clean,
             json=json,
+            content=content,
             timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
 
@@ -101,9 +103,10 @@ class AsyncHTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
+        content: bytes | None = None,
     ) -> Any:
-        """Send and decode the JSON answer (None for an empty body, e.g. 204)."""
-        request = self.build_request(method, path, params=params, json=json, timeout=timeout)
+        """Send and decode the JSON answer (None for an empty body, e.g. 204); `content` is a raw body."""
+        request = self.build_request(method, path, params=params, json=json, timeout=timeout, content=content)
         response = await self.send(request)
         if response.status_code == 204 or not response.content:
             return None

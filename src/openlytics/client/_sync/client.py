@@ -20,6 +20,7 @@ from .queries import DEFAULT_WAIT, Queries
 from .result import QueryResult
 from .runs import Runner
 from .schedules import Schedules
+from .scripts import Scripts
 from .visualizations import Visualizations
 
 
@@ -49,6 +50,7 @@ class Client:
         self._runner = Runner(self._http, self.jobs, self.results)
         self.queries = Queries(self._http, self._runner)
         self.schedules = Schedules(self._http)
+        self.scripts = Scripts(self._http)
         self.visualizations = Visualizations(self._http)
         self.dashboards = Dashboards(self._http)
         self.alerts = Alerts(self._http)

@@ -33,7 +33,7 @@ class Formula:
 
     text: str
     columns: tuple[str, ...]
-    tree: exp.Expression
+    tree: exp.Expr
 
 
 def parse_formula(text: object, *, field: str) -> Formula:
@@ -50,7 +50,7 @@ def parse_formula(text: object, *, field: str) -> Formula:
 
 def formula_expression(
     formula: Formula, column_type: Callable[[str], TypeFamily], *, field: str
-) -> tuple[exp.Expression, TypeFamily]:
+) -> tuple[exp.Expr, TypeFamily]:
     """The formula over real columns, and its type family (INTEGER or FLOAT).
 
     Integer columns are widened to BIGINT (so `2 * [x]` cannot overflow a 32-bit column); with a
@@ -67,7 +67,7 @@ def formula_expression(
     )
     target = exp.DataType.Type.DOUBLE if in_float else exp.DataType.Type.BIGINT
 
-    def real(node: exp.Expression) -> exp.Expression:
+    def real(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column):
             return exp.cast(exp.column(exp.to_identifier(node.name, quoted=True)), target)
         return node
@@ -97,7 +97,9 @@ def _tokens(text: str, field: str) -> list[tuple[str, str]]:
     while position < end:
         match = _TOKEN.match(text, position)
         if match is None:
-            raise InvalidInputError(field, f"unexpected {text[position:].strip()[:20]!r} at position {position}")
+            raise InvalidInputError(
+                field, f"unexpected {text[position:].strip()[:20]!r} at position {position}"
+            )
         kind = match.lastgroup
         assert kind is not None
         tokens.append((kind, match.group(kind)))
@@ -127,15 +129,19 @@ class _Parser:
         if token is not None:
             raise InvalidInputError(self.field, f"unexpected {token[1]!r}")
 
-    def sum(self, depth: int) -> exp.Expression:
+    def sum(self, depth: int) -> exp.Expr:
         left = self.product(depth)
         while (token := self.peek()) is not None and token[1] in ("+", "-"):
             self.take()
             right = self.product(depth)
-            left = exp.Add(this=left, expression=right) if token[1] == "+" else exp.Sub(this=left, expression=right)
+            left = (
+                exp.Add(this=left, expression=right)
+                if token[1] == "+"
+                else exp.Sub(this=left, expression=right)
+            )
         return left
 
-    def product(self, depth: int) -> exp.Expression:
+    def product(self, depth: int) -> exp.Expr:
         left = self.unary(depth)
         while (token := self.peek()) is not None and token[1] in ("*", "/"):
             self.take()
@@ -143,10 +149,13 @@ class _Parser:
             if token[1] == "*":
                 left = exp.Mul(this=left, expression=right)
             else:
-                left = exp.Div(this=left, expression=exp.Nullif(this=right, expression=exp.Literal.number(0)))
+                left = exp.Div(
+                    this=exp.cast(left, exp.DataType.Type.DOUBLE),
+                    expression=exp.Nullif(this=right, expression=exp.Literal.number(0)),
+                )
         return left
 
-    def unary(self, depth: int) -> exp.Expression:
+    def unary(self, depth: int) -> exp.Expr:
         if depth > MAX_DEPTH:
             raise InvalidInputError(self.field, f"nested more than {MAX_DEPTH} levels deep")
         token = self.peek()
@@ -156,7 +165,7 @@ class _Parser:
             return exp.Neg(this=operand) if token[1] == "-" else operand
         return self.atom(depth)
 
-    def atom(self, depth: int) -> exp.Expression:
+    def atom(self, depth: int) -> exp.Expr:
         kind, value = self.take()
         if kind == "number":
             return exp.Literal.number(value)

@@ -54,10 +54,12 @@ def type_family(logical_type: str) -> TypeFamily:
     return _FAMILIES.get(logical_type.strip().lower(), TypeFamily.OTHER)
 
 
-def literal(value: Any, family: TypeFamily, *, field: str, column: str, dialect: str) -> exp.Expression:
+def literal(value: Any, family: TypeFamily, *, field: str, column: str, dialect: str) -> exp.Expr:
     """`value` converted to the type of `column` as a SQL literal; InvalidInputError naming the value."""
     if value is None:
-        raise InvalidInputError(field, "a value is required (use is_defined or is_not_defined for missing values)")
+        raise InvalidInputError(
+            field, "a value is required (use is_defined or is_not_defined for missing values)"
+        )
     if isinstance(value, (list, dict, tuple)):
         raise InvalidInputError(field, f"{_shown(value)} is not a single value")
     converters = {
@@ -100,25 +102,25 @@ def _number(value: Any) -> int | float | None:
     return None
 
 
-def _number_literal(number: int | float) -> exp.Expression | None:
+def _number_literal(number: int | float) -> exp.Expr | None:
     if isinstance(number, int):
         return exp.Literal.number(number) if INT64_MIN <= number <= INT64_MAX else None
     return exp.Literal.number(repr(number))
 
 
-def _integer(value: Any) -> exp.Expression | None:
+def _integer(value: Any) -> exp.Expr | None:
     number = _number(value)
     if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
         number = int(number)
     return None if number is None else _number_literal(number)
 
 
-def _float(value: Any) -> exp.Expression | None:
+def _float(value: Any) -> exp.Expr | None:
     number = _number(value)
     return None if number is None else _number_literal(number)
 
 
-def _decimal(value: Any) -> exp.Expression | None:
+def _decimal(value: Any) -> exp.Expr | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float, decimal.Decimal)):
@@ -129,7 +131,7 @@ def _decimal(value: Any) -> exp.Expression | None:
     return exp.Literal.number(str(number)) if number.is_finite() else None
 
 
-def _boolean(value: Any) -> exp.Expression | None:
+def _boolean(value: Any) -> exp.Expr | None:
     if isinstance(value, bool):
         return exp.true() if value else exp.false()
     text = str(value).strip().lower() if isinstance(value, (int, str)) else ""
@@ -140,7 +142,7 @@ def _boolean(value: Any) -> exp.Expression | None:
     return None
 
 
-def _date(value: Any) -> exp.Expression | None:
+def _date(value: Any) -> exp.Expr | None:
     if isinstance(value, dt.datetime):
         return _datetime(value)
     if isinstance(value, dt.date):
@@ -154,7 +156,7 @@ def _date(value: Any) -> exp.Expression | None:
         return _datetime(value)
 
 
-def _datetime(value: Any) -> exp.Expression | None:
+def _datetime(value: Any) -> exp.Expr | None:
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.strip())
@@ -170,7 +172,7 @@ def _datetime(value: Any) -> exp.Expression | None:
     return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
 
 
-def _string(value: Any, dialect: str) -> exp.Expression | None:
+def _string(value: Any, dialect: str) -> exp.Expr | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -180,7 +182,7 @@ def _string(value: Any, dialect: str) -> exp.Expression | None:
     return string_literal(value, dialect)
 
 
-def string_literal(text: str, dialect: str) -> exp.Expression:
+def string_literal(text: str, dialect: str) -> exp.Expr:
     """A string literal; on PostgreSQL text with a backslash becomes an escape string (E'...').
 
     An escape string means the same whatever the server's `standard_conforming_strings` says, so a

@@ -9,5 +9,6 @@ from __future__ import annotations
 from openlytics.dialects.serenytics.capabilities import CAPABILITIES
 from openlytics.dialects.serenytics.errors import format_error
 from openlytics.dialects.serenytics.routes import build_router
+from openlytics.dialects.serenytics.script_environment import script_environment
 
-__all__ = ["CAPABILITIES", "build_router", "format_error"]
+__all__ = ["CAPABILITIES", "build_router", "format_error", "script_environment"]

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from openlytics.app import Openlytics
-from openlytics.core.datasets import sources as load
+from openlytics.core.datasets.load_sources import LoadSource
 from openlytics.core.errors import IncompatibleValueError, InvalidInputError
 from openlytics.core.principal import Action, Principal
 from openlytics.dialects.serenytics import wire
+from openlytics.runtime.conversions import pickle_to_parquet
 from openlytics.dialects.serenytics.auth import Caller, app_of
 from openlytics.dialects.serenytics.errors import functional_error
 from openlytics.dialects.serenytics.routes.common import Body, restless_filter, restless_list
@@ -142,7 +143,7 @@ def push_data(uuid: str, token: str, request: Request, body: Body) -> dict[str, 
     if str(dataset.uuid) != uuid:
         raise InvalidInputError("token", "not the token of this data source")
     try:
-        app.datasets.append(principal, dataset.id, load.rows([body]))
+        app.datasets.append(principal, dataset.id, LoadSource.from_rows([body]))
     except IncompatibleValueError as exc:
         return functional_error(_incompatible(exc))
     return {"status": "ok"}
@@ -152,7 +153,7 @@ def push_data(uuid: str, token: str, request: Request, body: Body) -> dict[str, 
 def invalidate_cache(uuid: str, request: Request, caller: Caller) -> dict[str, Any]:
     """POST invalidate_cache: cached query results over this source are dropped."""
     app = app_of(request)
-    app.datasets.invalidate_cache(caller, app.datasets.get(caller, uuid).id)
+    app.sources.invalidate_cache(caller, app.datasets.get(caller, uuid).data_source_id)
     return {"status": "ok"}
 
 
@@ -174,9 +175,9 @@ def _apply(app: Openlytics, caller: Principal, dataset: Dataset, operation: Any,
         raise InvalidInputError(f"operations[{index}]", "an object with an action and rows")
     action, rows, key = operation.get("action"), operation["rows"], operation.get("primaryKey")
     if action == "insert":
-        app.datasets.append(caller, dataset.id, load.rows(rows))
+        app.datasets.append(caller, dataset.id, LoadSource.from_rows(rows))
     elif action == "insertOrUpdate":
-        app.datasets.upsert(caller, dataset.id, load.rows(rows), [_key(key, index)])
+        app.datasets.upsert(caller, dataset.id, LoadSource.from_rows(rows), [_key(key, index)])
     elif action == "delete":
         app.datasets.delete_rows(caller, dataset.id, key=[_key(key, index)], keys=rows)
     else:
@@ -205,17 +206,16 @@ def _file_source(app: Openlytics, dataset: Dataset, path: Path) -> tuple[Any, An
         # Never unpickled here: converted to Parquet inside the sandbox first.
         workdir = Path(tempfile.mkdtemp(dir=app.uploads.directory))
         parquet = workdir / "data.parquet"
-        app.conversions.pickle_to_parquet(path, parquet)
+        pickle_to_parquet(path, parquet, sandbox=app.sandbox)
 
         def cleanup() -> None:
             parquet.unlink(missing_ok=True)
             workdir.rmdir()
 
-        return load.parquet_file(parquet), cleanup
+        return LoadSource.from_parquet(parquet), cleanup
     if original.endswith(".csv.gz") or original.endswith(".csv"):
         separator = config.get("separator") or ","
-        compression = "gzip" if original.endswith(".gz") else None
-        return load.csv_file(path, separator=separator, compression=compression), lambda: None
+        return LoadSource.from_csv(path, separator=separator, gzip=original.endswith(".gz")), lambda: None
     raise InvalidInputError("originalFileName", "a .csv, .csv.gz or .pd025_pickle file")
 
 

@@ -20,8 +20,15 @@ MAX_STORAGE_BYTES = 10 * 1024 * 1024
 @router.get("/script")
 def get_scripts(request: Request, caller: Caller, q: str | None = None) -> dict[str, Any]:
     """GET script (`get_script_by_name` filters by name)."""
-    keep = restless_filter(q)
-    configs = [wire.script(s) for s in app_of(request).scripts.list(caller)]
+    app, keep = app_of(request), restless_filter(q)
+    scripts, page = [], 1
+    while True:
+        batch = app.scripts.list(caller, page=page, per_page=250)
+        scripts.extend(batch.items)
+        if page * batch.per_page >= batch.total:
+            break
+        page += 1
+    configs = [wire.script(s) for s in scripts]
     return restless_list([c for c in configs if keep(c)])
 
 

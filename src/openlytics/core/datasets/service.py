@@ -1,0 +1,390 @@
+"""Datasets: typed tables in the organization's warehouse, with versions, atomic writes and push tokens.
+
+A dataset `name` is a view over the table of its current version, so queries read it by name. Loads
+(reloads, restores, a first write) always fill a NEW table and then swap the view and the metadata
+in one step: a load that fails or is killed leaves the previous data and schema as they were, and
+its half-filled table is swept before the dataset's next write. Appends, upserts and deletes change
+the current table in one engine transaction. See docs/datasets.md.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets as pysecrets
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from openlytics.core.datasets import column_types as types
+from openlytics.core.datasets.load_sources import LoadSource
+from openlytics.core.datasets.structured_query import Condition, compile_conditions
+from openlytics.core.datasets.writes import TableWriter, WriteResult
+from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from openlytics.core.pagination import Page, paginate
+from openlytics.core.principal import Action, Principal
+from openlytics.core.secrets import SecretBox, token_hash
+from openlytics.core.sources import DataSourceService
+from openlytics.engines.base import Statement, WarehouseTables
+from openlytics.store.db import Database
+from openlytics.store.models import Dataset, DatasetVersion, DataSource
+
+#: Versions kept per dataset (older tables are dropped).
+KEEP_VERSIONS = 10
+PUSH_TOKEN_PREFIX = "olp_"  # noqa: S105 - a prefix, not a secret
+Filter = Condition
+
+
+class DatasetService:
+    """Create, load, change, read, version and restore datasets."""
+
+    def __init__(
+        self, db: Database, sources: DataSourceService, box: SecretBox, *, keep_versions: int = KEEP_VERSIONS
+    ) -> None:
+        self.db = db
+        self.sources = sources
+        self.box = box
+        self.keep_versions = keep_versions
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # ----- lookups -----------------------------------------------------------------------------
+    def list(
+        self, principal: Principal, *, search: str | None = None, page: int = 1, per_page: int = 25
+    ) -> Page[Dataset]:
+        """Datasets of the caller's organization by name; `search` matches name and description."""
+        _require(principal, Action.READ, "datasets")
+        with self.db.session() as s:
+            stmt = (
+                select(Dataset).where(Dataset.org_id == principal.org_id).order_by(Dataset.name, Dataset.id)
+            )
+            if search:
+                pattern = f"%{search.strip()}%"
+                stmt = stmt.where(or_(Dataset.name.ilike(pattern), Dataset.description.ilike(pattern)))
+            return paginate(s, stmt, page, per_page)
+
+    def get(self, principal: Principal, ref: int | str) -> Dataset:
+        """One dataset by id or UUID."""
+        _require(principal, Action.READ, f"dataset {ref}")
+        with self.db.session() as s:
+            return self._get(s, principal, ref)
+
+    def find_by_name(self, principal: Principal, name: str) -> Dataset | None:
+        """The dataset with this name, if any."""
+        _require(principal, Action.READ, "datasets")
+        with self.db.session() as s:
+            return s.scalar(select(Dataset).where(Dataset.org_id == principal.org_id, Dataset.name == name))
+
+    def versions(self, principal: Principal, dataset_id: int) -> builtins.list[DatasetVersion]:
+        """Kept versions, newest first."""
+        _require(principal, Action.READ, f"dataset {dataset_id}")
+        with self.db.session() as s:
+            dataset = self._get(s, principal, dataset_id)
+            return builtins.list(
+                s.scalars(
+                    select(DatasetVersion)
+                    .where(DatasetVersion.dataset_id == dataset.id)
+                    .order_by(DatasetVersion.version.desc())
+                )
+            )
+
+    # ----- settings ----------------------------------------------------------------------------
+    def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        columns: builtins.list[dict[str, Any]] | None = None,
+        primary_key: builtins.list[str] | None = None,
+        description: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Dataset:
+        """A new dataset; without columns it stays empty until its first load or insert."""
+        _require(principal, Action.WRITE, "datasets")
+        name = _name(name)
+        schema = types.schema_of(columns) if columns else None
+        key = _key(primary_key or [], schema)
+        source = self.sources.default(principal)
+        with self.db.session() as s:
+            self._unique(s, principal.org_id, name)
+            dataset = Dataset(
+                org_id=principal.org_id,
+                user_id=principal.user_id,
+                data_source_id=source.id,
+                name=name,
+                description=description,
+                primary_key=key,
+                options=_options(options),
+                columns=[],
+            )
+            s.add(dataset)
+            s.flush()
+        if schema is None:
+            return dataset
+        try:
+            writer = self._writer(principal, dataset)
+            table = writer.new_table_name()
+            writer.tables.create_table(table, schema)
+            return writer.commit_version(table, schema, 0, "create").dataset
+        except BaseException:
+            with self.db.session() as s:
+                s.execute(delete(Dataset).where(Dataset.id == dataset.id))
+            raise
+
+    def update_settings(
+        self,
+        principal: Principal,
+        dataset_id: int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        options: dict[str, Any] | None = None,
+        primary_key: builtins.list[str] | None = None,
+    ) -> Dataset:
+        """Rename, describe, set options or the primary key (the data is not touched)."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        with self._locked(dataset_id), self.db.session() as s:
+            dataset = self._get(s, principal, dataset_id)
+            old_name = dataset.name
+            if primary_key is not None:
+                dataset.primary_key = _key(
+                    primary_key, types.schema_of(dataset.columns) if dataset.columns else None
+                )
+            if description is not None:
+                dataset.description = description
+            if options is not None:
+                dataset.options = _options(options)
+            if name is not None and _name(name) != old_name:
+                self._unique(s, principal.org_id, _name(name))
+                dataset.name = _name(name)
+                s.flush()
+                if dataset.table_name:
+                    tables = self._tables(principal)
+                    tables.point_view(dataset.name, dataset.table_name)
+                    tables.drop_view(old_name)
+            return dataset
+
+    def delete(self, principal: Principal, dataset_id: int) -> None:
+        """Remove a dataset, its view and every table of every version."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        with self._locked(dataset_id):
+            with self.db.session() as s:
+                dataset = self._get(s, principal, dataset_id)
+                s.delete(dataset)
+            tables = self._tables(principal)
+            tables.drop_view(dataset.name)
+            tables.drop_tables(tables.table_names(TableWriter.prefix_of(dataset.id)))
+
+    # ----- writes ------------------------------------------------------------------------------
+    def append(self, principal: Principal, dataset_id: int, source: LoadSource) -> WriteResult:
+        """Add rows; the first rows of an empty dataset define its schema."""
+        _require(principal, Action.PUSH_ROWS, f"dataset {dataset_id}")
+        with self._write(principal, dataset_id) as writer:
+            return writer.append(source)
+
+    def upsert(
+        self, principal: Principal, dataset_id: int, source: LoadSource, key: Sequence[str]
+    ) -> WriteResult:
+        """Insert rows, replacing the rows that have the same `key` values."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        with self._write(principal, dataset_id) as writer:
+            return writer.upsert(source, _key(builtins.list(key), writer.schema, required=True))
+
+    def update_from(
+        self, principal: Principal, dataset_id: int, source: LoadSource, key: Sequence[str]
+    ) -> WriteResult:
+        """Upsert from a file (or any source) by `key`; the schema is unchanged."""
+        return self.upsert(principal, dataset_id, source, key)
+
+    def delete_rows(
+        self,
+        principal: Principal,
+        dataset_id: int,
+        *,
+        key: builtins.list[str] | None = None,
+        keys: builtins.list[Any] | None = None,
+        filters: builtins.list[Filter] | None = None,
+        first_only: bool = False,
+    ) -> WriteResult:
+        """Delete the rows whose `key` equals one of `keys` (a value, or a list per row), or that match
+        every filter; only the first match (of each key) with `first_only`."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        if (keys is None) == (filters is None):
+            raise InvalidInputError("keys", "give either keys or filters")
+        with self._write(principal, dataset_id) as writer:
+            if writer.schema is None or writer.dataset.table_name is None:
+                return WriteResult(writer.dataset)
+            if keys is not None:
+                columns = _key(key or writer.dataset.primary_key, writer.schema, required=True)
+                return writer.delete_keys(columns, _keys_table(columns, keys, writer.schema), first_only)
+            sql = compile_conditions(filters or [], columns=writer.column_types(), dialect="duckdb")
+            return writer.delete_where(Statement.plain(sql), first_only)
+
+    def reload(
+        self,
+        principal: Principal,
+        dataset_id: int,
+        source: LoadSource,
+        *,
+        force_types: dict[str, Any] | None = None,
+    ) -> WriteResult:
+        """Replace the data and the schema (inferred, or `force_types`); a new version."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        forced = types.forced_types(force_types)
+        with self._write(principal, dataset_id) as writer:
+            return writer.reload(source, forced)
+
+    def restore(self, principal: Principal, dataset_id: int, version: int) -> Dataset:
+        """Make a kept version current again (as a new version)."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        with self._write(principal, dataset_id) as writer:
+            kept = self._version(writer.dataset, version)
+            return writer.restore(kept).dataset
+
+    # ----- reads -------------------------------------------------------------------------------
+    def read(
+        self, principal: Principal, dataset_id: int, *, version: int | None = None, limit: int | None = None
+    ) -> pa.RecordBatchReader:
+        """Stream the rows of the current (or a kept) version."""
+        _require(principal, Action.READ, f"dataset {dataset_id}")
+        dataset = self.get(principal, dataset_id)
+        table, columns = dataset.table_name, dataset.columns
+        if version is not None and version != dataset.version:
+            kept = self._version(dataset, version)
+            table, columns = kept.table_name, kept.columns
+        if table is None:
+            return pa.RecordBatchReader.from_batches(types.schema_of(columns or []), [])
+        return self._tables(principal).read_table(table, limit=limit)
+
+    # ----- push tokens -------------------------------------------------------------------------
+    def push_token(self, principal: Principal, dataset_id: int) -> str:
+        """The dataset's push token (created on first use): it may only append rows to this dataset."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        with self.db.session() as s:
+            dataset = self._get(s, principal, dataset_id)
+            if dataset.push_token_encrypted:
+                return self.box.decrypt(dataset.push_token_encrypted)
+            token = PUSH_TOKEN_PREFIX + pysecrets.token_urlsafe(32)
+            dataset.push_token_hash = token_hash(token)
+            dataset.push_token_encrypted = self.box.encrypt(token)
+            return token
+
+    def resolve_push_token(self, token: str) -> tuple[Principal, Dataset]:
+        """The principal of a push token (append to its dataset only) and the dataset."""
+        with self.db.session() as s:
+            dataset = s.scalar(select(Dataset).where(Dataset.push_token_hash == token_hash(token or "")))
+        if dataset is None:
+            raise PermissionDeniedError("push rows", "an unknown push token")
+        return Principal.dataset_pusher(dataset.org_id, dataset.id), dataset
+
+    # ----- helpers -----------------------------------------------------------------------------
+    @contextmanager
+    def _write(self, principal: Principal, dataset_id: int) -> Iterator[TableWriter]:
+        with self._locked(dataset_id):
+            with self.db.session() as s:
+                dataset = self._get(s, principal, dataset_id)
+            writer = self._writer(principal, dataset)
+            writer.sweep()
+            yield writer
+
+    def _writer(self, principal: Principal, dataset: Dataset) -> TableWriter:
+        return TableWriter(
+            self.db, self._tables(principal), dataset, principal, keep_versions=self.keep_versions
+        )
+
+    def _tables(self, principal: Principal) -> WarehouseTables:
+        source: DataSource = self.sources.default(principal)
+        return self.sources.engine(source).warehouse_tables()
+
+    @contextmanager
+    def _locked(self, dataset_id: int) -> Iterator[None]:
+        # One writer per dataset in this process: the engine would refuse concurrent writers anyway.
+        with self._locks_guard:
+            lock = self._locks.setdefault(int(dataset_id), threading.Lock())
+        with lock:
+            yield
+
+    def _get(self, s: Session, principal: Principal, ref: int | str) -> Dataset:
+        dataset: Dataset | None
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            dataset = s.get(Dataset, int(ref))
+        else:
+            try:
+                key = uuid.UUID(str(ref))
+            except ValueError:
+                raise NotFoundError("dataset", ref) from None
+            dataset = s.scalar(select(Dataset).where(Dataset.uuid == key))
+        if dataset is None or dataset.org_id != principal.org_id:
+            raise NotFoundError("dataset", ref)
+        if principal.dataset_scope is not None and principal.dataset_scope != dataset.id:
+            raise NotFoundError("dataset", ref)
+        return dataset
+
+    def _version(self, dataset: Dataset, version: int) -> DatasetVersion:
+        with self.db.session() as s:
+            kept = s.scalar(
+                select(DatasetVersion).where(
+                    DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == version
+                )
+            )
+        if kept is None:
+            raise NotFoundError("dataset version", f"{dataset.id}/{version}")
+        return kept
+
+    def _unique(self, s: Session, org_id: int, name: str) -> None:
+        clash = s.scalar(select(Dataset.id).where(Dataset.org_id == org_id, Dataset.name == name))
+        if clash is not None:
+            raise ConflictError(f"a dataset named {name!r} exists", field="name")
+
+
+def _require(principal: Principal, action: Action, resource: str) -> None:
+    # Query keys reach one query and nothing else; datasets are not theirs to read.
+    if principal.is_query_key:
+        raise PermissionDeniedError(action.value, resource)
+    principal.require(action, resource)
+
+
+def _name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError("name", "must not be empty")
+    name = name.strip()
+    if len(name) > 255:
+        raise InvalidInputError("name", "at most 255 characters")
+    if name.startswith(TableWriter.TABLE_PREFIX):
+        raise InvalidInputError("name", f"must not start with {TableWriter.TABLE_PREFIX!r}")
+    return name
+
+
+def _options(options: dict[str, Any] | None) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidInputError("options", "an object")
+    return dict(options)
+
+
+def _key(key: builtins.list[str], schema: pa.Schema | None, *, required: bool = False) -> builtins.list[str]:
+    if isinstance(key, str):
+        key = [key]
+    if not isinstance(key, builtins.list) or not all(isinstance(k, str) and k for k in key):
+        raise InvalidInputError("primary_key", "a list of column names")
+    if required and not key:
+        raise InvalidInputError("primary_key", "name the key columns (the dataset has no primary key)")
+    if schema is not None:
+        unknown = [k for k in key if k not in schema.names]
+        if unknown:
+            raise InvalidInputError("primary_key", f"no column {unknown[0]!r}")
+    return builtins.list(dict.fromkeys(key))
+
+
+def _keys_table(columns: builtins.list[str], keys: builtins.list[Any], schema: pa.Schema) -> pa.Table:
+    from openlytics.core.datasets.conversion import arrays_to_table
+
+    rows = [k if isinstance(k, builtins.list | tuple) else [k] for k in keys]
+    key_schema = pa.schema([schema.field(c) for c in columns])
+    return arrays_to_table(columns, rows, key_schema)
