@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from openlytics.sql_tables import tables_in
 from openlytics.client import Client, Dashboard
+from openlytics.sql_tables import tables_in
 from tests.cli.conftest import Invoke
 
 POSITION = {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}

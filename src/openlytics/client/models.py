@@ -747,3 +747,96 @@ class ScriptRun:
             finished_at=parse_time(data.get("finished_at")),
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A typed table in the organization's warehouse; queries read it by `name`."""
+
+    id: int
+    uuid: str
+    name: str
+    description: str | None
+    columns: list[Column]
+    primary_key: list[str]
+    row_count: int
+    version: int
+    options: JSON
+    data_source_id: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names, in order."""
+        return [c.name for c in self.columns]
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            description=data.get("description"),
+            columns=[Column.from_json(c) for c in data.get("columns") or []],
+            primary_key=list(data.get("primary_key") or []),
+            row_count=data.get("row_count") or 0,
+            version=data.get("version") or 0,
+            options=data.get("options") or {},
+            data_source_id=data.get("data_source_id"),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """A kept version of a dataset: the state a reload (or restore) made, plus the changes after it."""
+
+    version: int
+    columns: list[Column]
+    row_count: int
+    operation: str
+    created_by_id: int | None
+    created_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            version=data["version"],
+            columns=[Column.from_json(c) for c in data.get("columns") or []],
+            row_count=data.get("row_count") or 0,
+            operation=data.get("operation") or "",
+            created_by_id=data.get("created_by_id"),
+            created_at=parse_time(data.get("created_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a dataset write did, and the dataset after it."""
+
+    inserted: int
+    updated: int
+    deleted: int
+    row_count: int
+    dataset: Dataset
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            inserted=data.get("inserted") or 0,
+            updated=data.get("updated") or 0,
+            deleted=data.get("deleted") or 0,
+            row_count=data.get("row_count") or 0,
+            dataset=Dataset.from_json(data["dataset"]),
+            raw=data,
+        )

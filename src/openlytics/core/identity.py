@@ -326,7 +326,8 @@ class IdentityService:
             assert org is not None
             emails = set(s.scalars(select(User.email).where(User.org_id == principal.org_id)))
             known = {login.lower(): values for login, values in metadata.items() if login.lower() in emails}
-            org.settings = {**(org.settings or {}), "user_metadata": json.loads(json.dumps(known, default=str))}
+            stored = json.loads(json.dumps(known, default=str))  # JSON-ready (dates as text)
+            org.settings = {**(org.settings or {}), "user_metadata": stored}
             return len(known)
 
     def user_metadata(self, principal: Principal, email: str) -> dict[str, Any]:

@@ -83,7 +83,10 @@ def test_get_data_with_the_query_language(sty: Serenytics) -> None:
             "data_processing_pipeline": [
                 {
                     "select": [{"name": "year"}, {"name": "sales", "agg_function": "sum"}],
-                    "where": [{"name": "quarter", "op": "in", "value": '["Q1","Q2"]'}, {"name": "sales", "op": ">", "value": "50"}],
+                    "where": [
+                        {"name": "quarter", "op": "in", "value": '["Q1","Q2"]'},
+                        {"name": "sales", "op": ">", "value": "50"},
+                    ],
                     "group_by": ["year"],
                     "order_by": [{"name": "sales", "agg_function": "sum", "direction": "desc"}],
                     "limit": 5,
@@ -104,18 +107,33 @@ def test_empty_storage_and_measures(sty: Serenytics) -> None:
         source.get_data()
     assert source.get_nb_rows() == 0
     source.reload_data(SALES)
-    source._config["jsonContent"]["measures"] = {"m1": {"name": "double", "type": "formula", "data": {"formula": "2 * [sales]"}}}
+    source._config["jsonContent"]["measures"] = {
+        "m1": {"name": "double", "type": "formula", "data": {"formula": "2 * [sales]"}}
+    }
     source.save()
     assert "double" not in [c["name"] for c in source.get_columns()]
-    data = source.get_data({"format": "simple_array", "order": "row_by_row", "data_processing_pipeline": [{"select": [{"name": "sales"}, {"name": "double"}]}]})
+    data = source.get_data(
+        {
+            "format": "simple_array",
+            "order": "row_by_row",
+            "data_processing_pipeline": [{"select": [{"name": "sales"}, {"name": "double"}]}],
+        }
+    )
     assert sorted(data.rows) == sorted([[r["sales"], 2 * r["sales"]] for r in SALES])
 
 
 def test_reload_and_update_from_csv_files(sty: Serenytics, tmp_path: Path) -> None:
     v1 = tmp_path / "sales.csv"
-    v1.write_text("id;quarter;sales;year\n1;Q1;120;2015\n2;Q2;80;2015\n3;Q2;85;2014\n4;Q4;25;2015\n5;Qaccentué;10;2016\n", encoding="utf-8")
+    v1.write_text(
+        "id;quarter;sales;year\n1;Q1;120;2015\n2;Q2;80;2015\n3;Q2;85;2014\n4;Q4;25;2015\n5;Qaccentué;10;2016\n",
+        encoding="utf-8",
+    )
     v2 = tmp_path / "sales_v2.csv.gz"
-    v2.write_bytes(gzip.compress("id;quarter;sales;year\n1;Q1;120;2013\n3;Q2;140;2014\n5;Q1;245;2016\n6;Q2;130;2015\n".encode()))
+    v2.write_bytes(
+        gzip.compress(
+            b"id;quarter;sales;year\n1;Q1;120;2013\n3;Q2;140;2014\n5;Q1;245;2016\n6;Q2;130;2015\n"
+        )
+    )
     source = storage(sty)
     source.reload_data_from_file(str(v1), separator=";")
     assert sorted(source.get_data().rows)[-1] == [5, "Qaccentué", 10, 2016]
@@ -136,7 +154,7 @@ def test_a_bad_file_fails_the_task_and_keeps_the_data(sty: Serenytics, tmp_path:
     source = storage(sty)
     source.reload_data(SALES)
     bad = tmp_path / "bad.csv"
-    bad.write_text("year,sales\n2015,1\n2016,2\n2017,\"unterminated\n", encoding="utf-8")
+    bad.write_text('year,sales\n2015,1\n2016,2\n2017,"unterminated\n', encoding="utf-8")
     with pytest.raises(SerenyticsException):
         source.reload_data_from_file(str(bad), force_types={"sales": "int"})
     assert source.get_nb_rows() == 4
@@ -147,10 +165,15 @@ def test_batch_push_and_type_mismatch(sty: Serenytics) -> None:
 
     source = storage(sty)
     source.batch(rows_to_insert=[{"id": 1, "sales": 3.5}, {"id": 2, "sales": 4.5}], async_=False)
-    source.batch(rows_to_insert_or_update=[{"id": 2, "sales": 9.0}, {"id": 3, "sales": 1.0}], primary_key="id")
+    source.batch(
+        rows_to_insert_or_update=[{"id": 2, "sales": 9.0}, {"id": 3, "sales": 1.0}], primary_key="id"
+    )
     source.batch(rows_to_delete=[1], primary_key="id")
     assert sorted(source.get_data().rows) == [[2, 9.0], [3, 1.0]]
-    with pytest.raises(SerenyticsException, match='invalid data "3,4" was pushed and is incompatible with current table column types'):
+    with pytest.raises(
+        SerenyticsException,
+        match='invalid data "3,4" was pushed and is incompatible with current table column types',
+    ):
         source.batch(rows_to_insert=[{"id": 4, "sales": "3,4"}])
     assert source.get_nb_rows() == 2
     source.push_data({"id": 7, "sales": 1.5})
@@ -161,14 +184,21 @@ def test_batch_push_and_type_mismatch(sty: Serenytics) -> None:
 
 def test_signed_upload_urls_refuse_tampering_and_expiry(sty: Serenytics) -> None:
     source = storage(sty)
-    signed = sty.http.get("/data_source/sign_s3/", params={"s3_object_type": "csv/gz", "s3_object_name": source.uuid}).json()
+    signed = sty.http.get(
+        "/data_source/sign_s3/", params={"s3_object_type": "csv/gz", "s3_object_name": source.uuid}
+    ).json()
     assert signed["status"] == "ok"
     url = signed["signed_request"]
     tampered = url.replace("sig=", "sig=0")
     assert httpx.put(tampered, content=b"a\n1\n").status_code == 403
     expired = url.split("expires=")[0] + "expires=1&" + url.split("&", 1)[1]
     assert httpx.put(expired, content=b"a\n1\n").status_code == 403
-    assert httpx.put(url, content=b"a\n1\n", headers={"Content-Type": "csv/gz", "x-amz-acl": "private"}).status_code == 200
+    assert (
+        httpx.put(
+            url, content=b"a\n1\n", headers={"Content-Type": "csv/gz", "x-amz-acl": "private"}
+        ).status_code
+        == 200
+    )
     assert httpx.put(url, content=b"a\n2\n").status_code in (400, 409)  # used once
 
 
@@ -204,7 +234,9 @@ def test_invalidate_cache_and_user_metadata(sty: Serenytics) -> None:
     source.invalidate_cache()
     users = sty.org.admin.get("/api/v1/users").json()["items"]
     editor = next(u["email"] for u in users if u["email"].startswith("editor@"))
-    source.reload_data([{"login": editor, "region": "north"}, {"login": "stranger@elsewhere.test", "region": "x"}])
+    source.reload_data(
+        [{"login": editor, "region": "north"}, {"login": "stranger@elsewhere.test", "region": "x"}]
+    )
     source.reload_users_metadata()
     viewer = sty.client_for(sty.org.keys["viewer"])
     with pytest.raises(SerenyticsException):

@@ -43,8 +43,9 @@ def test_a_script_uses_the_client_inside_with_its_parameters(sty: Serenytics) ->
         """,
     )
     script.run(params={"target": "from script", "count": 3}, async_=False)
-    logs = script.get_last_logs()
-    assert logs["status"] == "SUCCESS" and "loaded 3" in logs["stdout"] and logs["return_code"] == 0
+    log = script.run(params={"target": "again", "count": 2}, async_=False)
+    assert log.status == "SUCCESS" and "loaded 2" in log.stdout and log.return_code == 0
+    assert script.get_last_logs()[0].stdout == log.stdout
     assert sty.client.get_data_source_by_name("from script").get_nb_rows() == 3
 
 
@@ -54,7 +55,7 @@ def test_a_failing_script_raises_script_failure(sty: Serenytics) -> None:
     script = create_script(sty, "broken", "raise SystemExit('no luck')\n")
     with pytest.raises(ScriptFailure):
         script.run(async_=False)
-    assert "no luck" in script.get_last_logs()["stderr"]
+    assert "no luck" in script.get_last_logs()[0].stderr
 
 
 def test_async_run_is_running_when_the_call_returns(sty: Serenytics) -> None:
@@ -62,18 +63,22 @@ def test_async_run_is_running_when_the_call_returns(sty: Serenytics) -> None:
     script.run(async_=True)
     assert script.is_running() is True
     script.wait()
-    assert script.get_last_logs()["stdout"].strip() == "done"
+    assert script.get_last_logs()[0].stdout.strip() == "done"
 
 
 def test_a_script_that_loops_forever_is_stopped(sty: Serenytics) -> None:
     from serenytics.script import ScriptFailure
 
     script = create_script(sty, "forever", "while True:\n    pass\n")
+    limited = sty.org.admin.patch(
+        f"/api/v1/scripts/{script.uuid}", json={"cpu_seconds": 2, "wall_seconds": 20}
+    )
+    assert limited.status_code == 200, limited.text
     started = time.monotonic()
     with pytest.raises(ScriptFailure):
         script.run(async_=False)
     assert time.monotonic() - started < 120
-    assert script.get_last_logs()["status"] == "FAILURE"
+    assert script.get_last_logs()[0].status == "FAILURE"
 
 
 def test_a_script_that_allocates_too_much_is_stopped(sty: Serenytics) -> None:
@@ -82,7 +87,7 @@ def test_a_script_that_allocates_too_much_is_stopped(sty: Serenytics) -> None:
     script = create_script(sty, "greedy", "blob = bytearray(8 * 1024 ** 3)\nprint('allocated')\n")
     with pytest.raises(ScriptFailure):
         script.run(async_=False)
-    assert "allocated" not in script.get_last_logs()["stdout"]
+    assert "allocated" not in script.get_last_logs()[0].stdout
 
 
 def test_script_storage_round_trips_datetimes(sty: Serenytics) -> None:

@@ -17,7 +17,9 @@ from tests.conftest import Org
 
 CACHE = Path(__file__).resolve().parents[3] / ".pytest_cache" / "vendor-clients" / "serenytics-sdist"
 SDIST = "serenytics==2.0.1"
-SALES = "id;quarter;sales;year\n1;Q1;120;2015\n2;Q2;80;2015\n3;Q2;85;2014\n4;Q4;25;2015\n5;Qaccentué;10;2016\n"
+SALES = (
+    "id;quarter;sales;year\n1;Q1;120;2015\n2;Q2;80;2015\n3;Q2;85;2014\n4;Q4;25;2015\n5;Qaccentué;10;2016\n"
+)
 SALES_V2 = "id;quarter;sales;year\n1;Q1;120;2013\n2;Q2;80;2015\n3;Q2;140;2014\n4;Q4;25;2015\n5;Q1;245;2016\n6;Q2;130;2015\n"
 
 
@@ -26,7 +28,19 @@ def sdist_root() -> Path:
     if not (root / "tests").exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "-d", str(CACHE), SDIST],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                str(CACHE),
+                SDIST,
+            ],
             check=True,
         )
         with tarfile.open(next(CACHE.glob("serenytics-2.0.1.tar.gz"))) as archive:
@@ -43,7 +57,9 @@ def test_the_clients_own_test_suite_passes(server: LiveServer, new_org: Org) -> 
     root = sdist_root()
     password = "correct horse battery"
     login = f"suite-{new_org.id}@example.test"
-    created = new_org.admin.post("/api/v1/users", json={"email": login, "name": "suite", "role": "admin", "password": password})
+    created = new_org.admin.post(
+        "/api/v1/users", json={"email": login, "name": "suite", "role": "admin", "password": password}
+    )
     assert created.status_code == 201, created.text
     (root / ".env").write_text(f"PYTHON_CLIENT_TESTS_USERNAME_PASSWORD={login}:{password}\n")
     env = {
@@ -52,7 +68,17 @@ def test_the_clients_own_test_suite_passes(server: LiveServer, new_org: Org) -> 
         "PYTHONPATH": str(root),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "yield_fixture_alias", "tests"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "yield_fixture_alias",
+            "tests",
+        ],
         cwd=root,
         env=env,
         capture_output=True,

@@ -44,7 +44,12 @@ def test_warm_up_cache_runs_the_widgets_queries(sty: Serenytics) -> None:
     viz = admin.get(f"/api/v1/queries/{query['id']}/visualizations").json()["items"][0]
     webapp = sty.create_webapp("Warm")
     dashboard_id = admin.get(f"/api/v1/dashboards/{webapp.uuid}").json()["id"]
-    assert admin.post(f"/api/v1/dashboards/{dashboard_id}/widgets", json={"visualization_id": viz["id"]}).status_code == 201
+    assert (
+        admin.post(
+            f"/api/v1/dashboards/{dashboard_id}/widgets", json={"visualization_id": viz["id"]}
+        ).status_code
+        == 201
+    )
     result = webapp.warm_up_cache()
     assert result["status"] == "ok" and result["refreshed_queries"] == 1
     assert admin.get(f"/api/v1/queries/{query['id']}").json()["latest_result_id"] is not None

@@ -14,6 +14,7 @@ import httpx
 from openlytics.client._config import as_timeout, default_headers, resolve_api_key, resolve_base_url
 from openlytics.client._errors import error_from_response, map_transport_errors
 from openlytics.client._retry import RetryPolicy
+from openlytics.client._uploads import RequestBody
 from openlytics.client.exceptions import TransportError
 
 JSONObject = dict[str, Any]
@@ -58,7 +59,8 @@ class AsyncHTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
-        content: bytes | None = None,
+        content: RequestBody | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         """A request for `path` under `/api/v1`; None-valued params are left out."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
@@ -68,6 +70,7 @@ class AsyncHTTP:
             params=clean,
             json=json,
             content=content,
+            headers=headers,
             timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
 
@@ -103,10 +106,14 @@ class AsyncHTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
-        content: bytes | None = None,
+        content: RequestBody | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """Send and decode the JSON answer (None for an empty body, e.g. 204); `content` is a raw body."""
-        request = self.build_request(method, path, params=params, json=json, timeout=timeout, content=content)
+        """Send and decode the JSON answer (None for an empty body, e.g. 204); `content` is a raw body
+        (bytes, or a re-iterable of byte chunks streamed as they are produced)."""
+        request = self.build_request(
+            method, path, params=params, json=json, timeout=timeout, content=content, headers=headers
+        )
         response = await self.send(request)
         if response.status_code == 204 or not response.content:
             return None

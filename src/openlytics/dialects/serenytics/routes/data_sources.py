@@ -15,10 +15,10 @@ from openlytics.core.datasets.load_sources import LoadSource
 from openlytics.core.errors import IncompatibleValueError, InvalidInputError
 from openlytics.core.principal import Action, Principal
 from openlytics.dialects.serenytics import wire
-from openlytics.runtime.conversions import pickle_to_parquet
 from openlytics.dialects.serenytics.auth import Caller, app_of
 from openlytics.dialects.serenytics.errors import functional_error
 from openlytics.dialects.serenytics.routes.common import Body, restless_filter, restless_list
+from openlytics.runtime.conversions import pickle_to_parquet
 from openlytics.store.models import Dataset
 
 router = APIRouter()
@@ -44,7 +44,10 @@ def create_data_source(request: Request, caller: Caller, body: Body) -> dict[str
     content = body.get("jsonContent") or {}
     if not isinstance(content, dict):
         raise InvalidInputError("jsonContent", "an object")
-    dataset = app.datasets.create(caller, name=body.get("name"), options={wire.DATASET_CONFIG_KEY: content})
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise InvalidInputError("name", "a string")
+    dataset = app.datasets.create(caller, name=name, options={wire.DATASET_CONFIG_KEY: content})
     return _config(app, caller, dataset)
 
 

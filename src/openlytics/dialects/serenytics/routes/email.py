@@ -24,7 +24,9 @@ router = APIRouter()
 def send_email(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
     """POST email (`send_email`) -> {"task_id"}; 429 once the organization's daily quota is used."""
     app = app_of(request)
-    email = app.emails.check(caller, subject=body.get("subject"), recipients=body.get("recipients"), html=body.get("html"))
+    email = app.emails.check(
+        caller, subject=body.get("subject"), recipients=body.get("recipients"), html=body.get("html")
+    )
     web_app, attachment = body.get("web_app_uuid"), body.get("file_to_attach_uuid")
     if web_app is not None:
         app.dashboards.get(caller, str(web_app))  # unknown dashboards fail now, not in the task

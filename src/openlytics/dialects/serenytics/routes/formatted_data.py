@@ -50,7 +50,9 @@ def _measures(options: dict[str, Any]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     if isinstance(raw, dict):
         for measure_id, measure in raw.items():
-            formula = ((measure or {}).get("data") or {}).get("formula") if isinstance(measure, dict) else None
+            formula = (
+                ((measure or {}).get("data") or {}).get("formula") if isinstance(measure, dict) else None
+            )
             if isinstance(formula, str) and isinstance(measure.get("name"), str):
                 found[str(measure_id)] = {"name": measure["name"], "formula": formula}
     return found
@@ -62,6 +64,7 @@ def _named_measures(stage: dict[str, Any]) -> dict[str, Any]:
     for key in ("select", "where", "group_by", "order_by"):
         if isinstance(stage.get(key), list):
             stage[key] = [
-                {k: v for k, v in i.items() if k != "measureUuid"} if isinstance(i, dict) else i for i in stage[key]
+                {k: v for k, v in i.items() if k != "measureUuid"} if isinstance(i, dict) else i
+                for i in stage[key]
             ]
     return stage

@@ -38,7 +38,9 @@ def create_script(request: Request, caller: Caller, body: Body) -> dict[str, Any
     if body.get("kind", wire.SCRIPT_KIND) != wire.SCRIPT_KIND:
         raise InvalidInputError("kind", f"only {wire.SCRIPT_KIND} scripts run here")
     options = {"schedule_infos": body.get("schedule_infos") or ""}
-    created = app_of(request).scripts.create(caller, name=body.get("name"), code=body.get("code"), options=options)
+    created = app_of(request).scripts.create(
+        caller, name=body.get("name"), code=body.get("code"), options=options
+    )
     return wire.script(created)
 
 

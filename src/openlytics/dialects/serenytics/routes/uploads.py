@@ -29,7 +29,9 @@ def sign_data_source_upload(request: Request, caller: Caller, s3_object_name: st
     app = app_of(request)
     dataset = app.datasets.get(caller, s3_object_name)
     name = f"{dataset.uuid}-{secrets.token_hex(8)}"
-    signed = app.uploads.sign(caller, purpose="dataset", object_name=name, dataset_id=dataset.id, route=SIGNED_ROUTE)
+    signed = app.uploads.sign(
+        caller, purpose="dataset", object_name=name, dataset_id=dataset.id, route=SIGNED_ROUTE
+    )
     return _signed(request, app, signed.path, name)
 
 
@@ -67,7 +69,9 @@ async def upload_attachment(object_name: str, request: Request, caller: Caller) 
 
 
 @signed_router.put("/_upload/{org_id}/{object_name}")
-async def signed_upload(org_id: int, object_name: str, request: Request, expires: str = "", sig: str = "") -> JSONResponse:
+async def signed_upload(
+    org_id: int, object_name: str, request: Request, expires: str = "", sig: str = ""
+) -> JSONResponse:
     """PUT to a signed URL: any Content-Type; `x-amz-acl` ignored; 200."""
     app = app_of(request)
     upload = await run_in_threadpool(app.uploads.verify, org_id, object_name, expires, sig)
@@ -77,7 +81,7 @@ async def signed_upload(org_id: int, object_name: str, request: Request, expires
 
 async def _receive(request: Request, app: Openlytics, upload: Upload) -> Upload:
     # The body is spooled (memory up to 8 MiB, then a temp file), then stored by a worker thread.
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=app.uploads.directory)  # noqa: SIM115
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b", dir=str(app.uploads.directory))  # noqa: SIM115
     try:
         async for chunk in request.stream():
             spool.write(chunk)
@@ -87,7 +91,7 @@ async def _receive(request: Request, app: Openlytics, upload: Upload) -> Upload:
         spool.close()
 
 
-def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+def _chunks(stream: IO[bytes] | tempfile.SpooledTemporaryFile[bytes]) -> Iterator[bytes]:
     while chunk := stream.read(CHUNK):
         yield chunk
 
