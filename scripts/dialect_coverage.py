@@ -5,6 +5,7 @@ not typed in), and "covered" means a test under tests/dialects/<vendor>/ calls t
 the console script. Gaps stay visible.
 
     python scripts/dialect_coverage.py tonalytica
+    python scripts/dialect_coverage.py serenytics
 """
 
 from __future__ import annotations
@@ -40,7 +41,24 @@ def _tonalytica() -> list[tuple[str, list[str], str]]:
     ]
 
 
-VENDORS: dict[str, Callable[[], list[tuple[str, list[str], str]]]] = {"tonalytica": _tonalytica}
+def _serenytics() -> list[tuple[str, list[str], str]]:
+    from serenytics.client import Client
+    from serenytics.source import DataSource
+    from serenytics.script import Script
+    from serenytics.webapp import WebApp
+
+    return [
+        ("serenytics `Client`", _public_methods(Client), r"(?:sty\.client|client|viewer)"),
+        ("serenytics `DataSource`", _public_methods(DataSource), r"(?:source|storage\(sty\))"),
+        ("serenytics `Script`", _public_methods(Script), r"(?:script)"),
+        ("serenytics `WebApp`", _public_methods(WebApp), r"(?:webapp|created|fetched)"),
+    ]
+
+
+VENDORS: dict[str, Callable[[], list[tuple[str, list[str], str]]]] = {
+    "tonalytica": _tonalytica,
+    "serenytics": _serenytics,
+}
 
 
 def _public_methods(cls: type) -> list[str]:

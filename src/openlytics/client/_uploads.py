@@ -40,7 +40,7 @@ def content_type_of(path: str | os.PathLike[str]) -> str:
     """The Content-Type a data file is sent with, from its suffix (`.csv`, `.csv.gz`, `.parquet`)."""
     suffix = Path(path).suffix.lower()
     if suffix not in CONTENT_TYPES:
-        raise ValueError(f"cannot tell the format of {os.fspath(path)}: use .csv, .csv.gz, .parquet or .arrow")
+        raise ValueError(f"cannot tell the format of {os.fspath(path)}: use .csv(.gz), .parquet or .arrow")
     return CONTENT_TYPES[suffix]
 
 

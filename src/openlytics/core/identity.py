@@ -316,6 +316,18 @@ class IdentityService:
                 user.disabled_at = utcnow() if is_disabled else None
             return user
 
+    def find_user_by_email(self, principal: Principal, email: str) -> User:
+        """A user of the caller's organization by e-mail (NotFoundError otherwise)."""
+        if principal.is_query_key:
+            raise PermissionDeniedError("read", "users")
+        with self.db.session() as s:
+            user = s.scalar(
+                select(User).where(User.org_id == principal.org_id, User.email == email.strip().lower())
+            )
+        if user is None:
+            raise NotFoundError("user", email)
+        return user
+
     def set_user_metadata(self, principal: Principal, metadata: dict[str, dict[str, Any]]) -> int:
         """Replace the metadata of the organization's users, keyed by e-mail (admins); users matched."""
         principal.require(Action.MANAGE_USERS, "user metadata")

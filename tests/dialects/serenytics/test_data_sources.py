@@ -130,9 +130,7 @@ def test_reload_and_update_from_csv_files(sty: Serenytics, tmp_path: Path) -> No
     )
     v2 = tmp_path / "sales_v2.csv.gz"
     v2.write_bytes(
-        gzip.compress(
-            b"id;quarter;sales;year\n1;Q1;120;2013\n3;Q2;140;2014\n5;Q1;245;2016\n6;Q2;130;2015\n"
-        )
+        gzip.compress(b"id;quarter;sales;year\n1;Q1;120;2013\n3;Q2;140;2014\n5;Q1;245;2016\n6;Q2;130;2015\n")
     )
     source = storage(sty)
     source.reload_data_from_file(str(v1), separator=";")
@@ -243,3 +241,10 @@ def test_invalidate_cache_and_user_metadata(sty: Serenytics) -> None:
         viewer.get_data_source_by_uuid(source.uuid).reload_users_metadata()
     answer = sty.http.post(f"/data_source/{source.uuid}/reload_users_metadata").json()
     assert answer == {"status": "ok", "nb_users": 1}  # the stranger is not a user here
+
+
+def test_set_property_is_saved_with_the_document(sty: Serenytics) -> None:
+    source = storage(sty, "props")
+    source.set_property("color", "teal")
+    source.save()
+    assert sty.client.get_data_source_by_uuid(source.uuid)._config["jsonContent"]["color"] == "teal"

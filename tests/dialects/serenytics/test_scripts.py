@@ -108,3 +108,9 @@ def test_unknown_script_and_duplicate_names(sty: Serenytics) -> None:
     create_script(sty, "twice", "print(1)\n")
     with pytest.raises(SerenyticsException):
         create_script(sty, "twice", "print(2)\n")
+
+
+def test_get_script_by_name(sty: Serenytics) -> None:
+    created = create_script(sty, "named one", "print(1)\n")
+    create_script(sty, "named two", "print(2)\n")
+    assert sty.client.get_script_by_name("named one").uuid == created.uuid

@@ -60,3 +60,26 @@ def test_bad_key_is_unauthorized_in_the_client(sty: Serenytics) -> None:
 
     with pytest.raises(SerenyticsException, match="Unauthorized"):
         sty.client_for("olk_wrong").get_webapps()
+
+
+def test_list_of_data_sources_and_sharing(sty: Serenytics) -> None:
+    from serenytics.helpers import SerenyticsException
+
+    source = sty.client.get_or_create_storage_data_source_by_name("orders")
+    source.reload_data([{"id": 1, "amount": 2.5}])
+    sty.client.get_or_create_storage_data_source_by_name("unused")
+    admin = sty.org.admin
+    query = admin.post(
+        "/api/v1/queries", json={"name": "o", "sql": "SELECT sum(amount) AS s FROM orders"}
+    ).json()
+    viz = admin.get(f"/api/v1/queries/{query['id']}/visualizations").json()["items"][0]
+    webapp = sty.create_webapp("Orders board")
+    dashboard_id = admin.get(f"/api/v1/dashboards/{webapp.uuid}").json()["id"]
+    admin.post(f"/api/v1/dashboards/{dashboard_id}/widgets", json={"visualization_id": viz["id"]})
+    assert webapp.get_list_of_data_sources() == [{"name": "orders", "uuid": source.uuid}]
+
+    users = admin.get("/api/v1/users").json()["items"]
+    editor = next(u["email"] for u in users if u["email"].startswith("editor@"))
+    sty.client.share_webapp_with_user(webapp.uuid, editor)
+    with pytest.raises(SerenyticsException):
+        sty.client.share_webapp_with_user(webapp.uuid, "nobody@nowhere.test")

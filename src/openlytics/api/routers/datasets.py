@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -93,9 +95,19 @@ def delete_dataset(dataset_id: int, app: App, principal: CurrentPrincipal) -> Re
 # ----- rows ---------------------------------------------------------------------------------------
 @router.post("/datasets/{dataset_id}/rows")
 async def append_rows(
-    dataset_id: int, request: Request, app: App, principal: CurrentPrincipal
+    dataset_id: int, request: Request, app: App, principal: CurrentPrincipal, separator: str = ","
 ) -> dict[str, Any]:
-    """Append rows: a JSON array of objects, or `{"columns": [...], "rows": [[...], ...]}`."""
+    """Append rows: a JSON array of objects, or `{"columns": [...], "rows": [[...], ...]}`; or an
+    Arrow IPC stream, a CSV (gzipped or not) or a Parquet file, by Content-Type."""
+    if not _is_json(request):
+        await run_in_threadpool(app.datasets.get, principal, dataset_id)  # 404/403 before the body
+        path, kind = await _receive(app, request)
+        try:
+            source = _rows_file_source(path, kind, separator)
+            result = await run_in_threadpool(app.datasets.append, principal, dataset_id, source)
+        finally:
+            path.unlink(missing_ok=True)
+        return dser.write_result(result)
     source, _ = _rows_source(await _json(request))
     result = await run_in_threadpool(app.datasets.append, principal, dataset_id, source)
     return dser.write_result(result)
@@ -103,13 +115,28 @@ async def append_rows(
 
 @router.post("/datasets/{dataset_id}/upsert")
 async def upsert_rows(
-    dataset_id: int, request: Request, app: App, principal: CurrentPrincipal
+    dataset_id: int,
+    request: Request,
+    app: App,
+    principal: CurrentPrincipal,
+    key: str | None = None,
+    separator: str = ",",
 ) -> dict[str, Any]:
-    """Insert or update rows by `key` (default: the primary key): `{"rows": [...], "key": [...]}`."""
-    source, payload = _rows_source(await _json(request))
+    """Insert or update rows by `key` (default: the primary key): `{"rows": [...], "key": [...]}`, or
+    a body as for `/rows` with `?key=a,b`."""
     dataset = await run_in_threadpool(app.datasets.get, principal, dataset_id)
-    key = _key(payload.get("key"), dataset.primary_key)
-    result = await run_in_threadpool(app.datasets.upsert, principal, dataset_id, source, key)
+    if not _is_json(request):
+        columns = _key(key.split(",") if key else None, dataset.primary_key)
+        path, kind = await _receive(app, request)
+        try:
+            source = _rows_file_source(path, kind, separator)
+            result = await run_in_threadpool(app.datasets.upsert, principal, dataset_id, source, columns)
+        finally:
+            path.unlink(missing_ok=True)
+        return dser.write_result(result)
+    source, payload = _rows_source(await _json(request))
+    columns = _key(payload.get("key"), dataset.primary_key)
+    result = await run_in_threadpool(app.datasets.upsert, principal, dataset_id, source, columns)
     return dser.write_result(result)
 
 
@@ -309,6 +336,41 @@ def _file_source(path: Path, kind: str, separator: str) -> LoadSource:
         reader = ipc.open_stream(pa.memory_map(str(path)))
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInputError("body", f"not an Arrow IPC stream: {exc}") from None
+    return LoadSource.from_arrow(reader)
+
+
+def _is_json(request: Request) -> bool:
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip()
+    return content_type.lower() in ("application/json", "text/json") or content_type.endswith("+json")
+
+
+def _rows_file_source(path: Path, kind: str, separator: str) -> LoadSource:
+    """A file body appended or upserted as rows: read as an Arrow stream, values coerced to the
+    dataset's types batch by batch (the row numbers of errors count data rows from 0)."""
+    if kind == "arrow":
+        return _file_source(path, kind, separator)
+    if kind == "parquet":
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise InvalidInputError("body", f"not a Parquet file: {exc}") from None
+        return LoadSource.from_arrow(
+            pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
+        )
+    if len(separator) != 1:
+        raise InvalidInputError("separator", "one character")
+    compression = "gzip" if kind == "csv.gz" else None
+    parse = pacsv.ParseOptions(delimiter=separator)
+    try:
+        with pa.input_stream(str(path), compression=compression) as stream:
+            names = pacsv.open_csv(stream, parse_options=parse).schema.names
+        # Text in, the dataset's types out: the same coercion as JSON rows, never a second inference.
+        text = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True)
+        reader = pacsv.open_csv(
+            pa.input_stream(str(path), compression=compression), parse_options=parse, convert_options=text
+        )
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidInputError("body", f"not a CSV file: {exc}") from None
     return LoadSource.from_arrow(reader)
 
 

@@ -12,6 +12,7 @@ from openlytics.client.models import Me, Run
 from .alerts import AsyncAlerts, AsyncDestinations
 from .dashboards import AsyncDashboards
 from .data_sources import AsyncDataSources
+from .datasets import AsyncDatasets
 from .http import AsyncHTTP
 from .identity import AsyncApiKeys, AsyncOrganizations, AsyncUsers
 from .jobs import AsyncJobs, AsyncResults
@@ -50,6 +51,7 @@ class AsyncClient:
         self.queries = AsyncQueries(self._http, self._runner)
         self.schedules = AsyncSchedules(self._http)
         self.scripts = AsyncScripts(self._http)
+        self.datasets = AsyncDatasets(self._http)
         self.visualizations = AsyncVisualizations(self._http)
         self.dashboards = AsyncDashboards(self._http)
         self.alerts = AsyncAlerts(self._http)

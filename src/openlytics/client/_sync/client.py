@@ -13,6 +13,7 @@ from openlytics.client.models import Me, Run
 from .alerts import Alerts, Destinations
 from .dashboards import Dashboards
 from .data_sources import DataSources
+from .datasets import Datasets
 from .http import HTTP
 from .identity import ApiKeys, Organizations, Users
 from .jobs import Jobs, Results
@@ -51,6 +52,7 @@ class Client:
         self.queries = Queries(self._http, self._runner)
         self.schedules = Schedules(self._http)
         self.scripts = Scripts(self._http)
+        self.datasets = Datasets(self._http)
         self.visualizations = Visualizations(self._http)
         self.dashboards = Dashboards(self._http)
         self.alerts = Alerts(self._http)

@@ -15,6 +15,7 @@ import httpx
 from openlytics.client._config import as_timeout, default_headers, resolve_api_key, resolve_base_url
 from openlytics.client._errors import error_from_response, map_transport_errors
 from openlytics.client._retry import RetryPolicy
+from openlytics.client._uploads import RequestBody
 from openlytics.client.exceptions import TransportError
 
 JSONObject = dict[str, Any]
@@ -59,7 +60,8 @@ class HTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
-        content: bytes | None = None,
+        content: RequestBody | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         """A request for `path` under `/api/v1`; None-valued params are left out."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
@@ -69,6 +71,7 @@ class HTTP:
             params=clean,
             json=json,
             content=content,
+            headers=headers,
             timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
 
@@ -104,10 +107,14 @@ class HTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
-        content: bytes | None = None,
+        content: RequestBody | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """Send and decode the JSON answer (None for an empty body, e.g. 204); `content` is a raw body."""
-        request = self.build_request(method, path, params=params, json=json, timeout=timeout, content=content)
+        """Send and decode the JSON answer (None for an empty body, e.g. 204); `content` is a raw body
+        (bytes, or a re-iterable of byte chunks streamed as they are produced)."""
+        request = self.build_request(
+            method, path, params=params, json=json, timeout=timeout, content=content, headers=headers
+        )
         response = self.send(request)
         if response.status_code == 204 or not response.content:
             return None

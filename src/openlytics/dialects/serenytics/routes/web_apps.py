@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from openlytics.core.errors import InvalidInputError
+from openlytics.core.lineage import datasets_of_dashboard
 from openlytics.dialects.serenytics import wire
 from openlytics.dialects.serenytics.auth import Caller, app_of
 from openlytics.dialects.serenytics.routes.common import Body, restless_filter, restless_list
@@ -90,3 +91,25 @@ def _json_content(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(content, dict):
         raise InvalidInputError("jsonContent", "an object")
     return content
+
+
+@router.get("/web_app/{uuid}/data_sources")
+def get_list_of_data_sources(uuid: str, request: Request, caller: Caller) -> dict[str, Any]:
+    """GET web_app/<uuid>/data_sources: the storages its widgets' queries read."""
+    app = app_of(request)
+    used = datasets_of_dashboard(caller, app.dashboards, app.datasets, uuid)
+    return {"status": "ok", "objects": [{"name": d.name, "uuid": str(d.uuid)} for d in used]}
+
+
+@router.post("/web_app/{uuid}/sharings", status_code=201)
+def share_webapp_with_user(uuid: str, request: Request, caller: Caller, body: Body) -> dict[str, Any]:
+    """POST web_app/<uuid>/sharings {username_to_share_with} (`share_webapp_with_user`) -> 201."""
+    app = app_of(request)
+    login = body.get("username_to_share_with")
+    if not isinstance(login, str) or not login:
+        raise InvalidInputError("username_to_share_with", "the login (e-mail) of a user")
+    dashboard = app.dashboards.get(caller, uuid).dashboard
+    user = app.identity.find_user_by_email(caller, login)
+    shared = sorted({*(dashboard.options or {}).get("shared_with", []), user.email})
+    app.dashboards.update(caller, dashboard.id, options={**(dashboard.options or {}), "shared_with": shared})
+    return {"status": "ok", "username": user.email}
