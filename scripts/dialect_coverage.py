@@ -43,8 +43,8 @@ def _tonalytica() -> list[tuple[str, list[str], str]]:
 
 def _serenytics() -> list[tuple[str, list[str], str]]:
     from serenytics.client import Client
-    from serenytics.source import DataSource
     from serenytics.script import Script
+    from serenytics.source import DataSource
     from serenytics.webapp import WebApp
 
     return [
