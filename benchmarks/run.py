@@ -29,7 +29,14 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.scenarios import Scenario, fetch_sql, generation_sql, scenarios
+from benchmarks.scenarios import (
+    Scenario,
+    fetch_sql,
+    generation_sql,
+    load_scenarios,
+    scenarios,
+    write_load_files,
+)
 from benchmarks.server import ServerProcess, settings_for
 from openlytics.client import Client
 
@@ -116,11 +123,23 @@ def arrow_breakdown(client: Client, sql: str, repeat: int) -> Breakdown:
     return Breakdown(statistics.median(runs), statistics.median(fetches), size)
 
 
+def throughput(m: Measurement) -> str:
+    """Rows per second on both sides (engine / openlytics), for scenarios that move rows."""
+    rows = m.scenario.rows
+    if not rows or m.engine <= 0 or m.openlytics <= 0:
+        return "—"
+    return f"{_rate(rows / m.engine)} / {_rate(rows / m.openlytics)}"
+
+
+def _rate(rows_per_second: float) -> str:
+    return f"{rows_per_second / 1e6:.2f}M" if rows_per_second >= 1e6 else f"{rows_per_second / 1e3:.0f}k"
+
+
 def report(measurements: list[Measurement], title: str) -> Table:
     """The comparison table."""
     table = Table(title=title)
     table.add_column("scenario", no_wrap=True)
-    for name in ("engine median", "openlytics median", "ratio", "difference", "target", "result"):
+    for name in ("engine median", "openlytics median", "ratio", "difference", "rows/s", "target", "result"):
         table.add_column(name, justify="right")
     for m in measurements:
         target = m.scenario.target
@@ -131,6 +150,7 @@ def report(measurements: list[Measurement], title: str) -> Table:
             milliseconds(m.openlytics),
             f"{m.openlytics / m.engine:,.1f}x" if m.engine > 0 else "—",
             signed(m.openlytics - m.engine),
+            throughput(m),
             target.describe() if target else "—",
             verdict,
         )
@@ -175,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table_rows = 500_000 if args.quick else 5_000_000
     fetch_rows = 100_000 if args.quick else 1_000_000
+    file_rows = 200_000 if args.quick else 5_000_000
+    batch_rows = 100_000
 
     with tempfile.TemporaryDirectory(prefix="openlytics-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -183,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         con.execute(f"SET memory_limit = '{args.memory_limit}'")
         with console.status(f"generating {table_rows:,} rows in a raw DuckDB file"):
             con.execute(generation_sql(table_rows))
+        with console.status(f"writing {file_rows:,} rows as CSV and Parquet files"):
+            files = write_load_files(con, tmp_path, file_rows, batch_rows)
 
         with (
             console.status("starting a live server"),
@@ -197,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
                 assert client.run_sql("SELECT 1", max_age=0).rows == [{"1": 1}]
                 round_trips = transport.requests - before
                 measurements = []
-                for scenario in scenarios(con, client, fetch_rows=fetch_rows, quick=args.quick):
+                every = scenarios(con, client, fetch_rows=fetch_rows, quick=args.quick)
+                every += load_scenarios(con, client, files, quick=args.quick)
+                for scenario in every:
                     with console.status(f"measuring {scenario.name} ({scenario.repeat} runs per side)"):
                         measurements.append(measure(scenario))
                 with console.status("measuring where the Arrow fetch spends its time"):

@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from openlytics import __version__
-from openlytics.cli import api_keys, data_sources, jobs, queries, query_run, schedules, scripts, users
+from openlytics.cli import (
+    api_keys,
+    data_sources,
+    datasets,
+    jobs,
+    queries,
+    query_run,
+    schedules,
+    scripts,
+    users,
+)
 from openlytics.cli._common import ApiKeyOption, JsonOption, UrlOption, connect, console
 from openlytics.cli._render import print_json, print_model
 from openlytics.cli.serve import serve
@@ -26,6 +36,7 @@ app.add_typer(query_run.app, name="query")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(scripts.app, name="scripts")
+app.add_typer(datasets.app, name="datasets")
 app.command("gdpr-scrub")(utilities.gdpr_scrub)
 app.command("find-tables")(utilities.find_tables)
 app.command("clone-dashboard")(utilities.clone_dashboard)

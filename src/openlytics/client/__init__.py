@@ -40,6 +40,8 @@ from .models import (
     ApiKey,
     Column,
     Dashboard,
+    Dataset,
+    DatasetVersion,
     DataSource,
     Destination,
     Job,
@@ -59,6 +61,7 @@ from .models import (
     User,
     Visualization,
     Widget,
+    WriteResult,
 )
 
 __all__ = [
@@ -75,6 +78,8 @@ __all__ = [
     "ConflictError",
     "Dashboard",
     "DataSource",
+    "Dataset",
+    "DatasetVersion",
     "Destination",
     "Job",
     "JobStatus",
@@ -109,5 +114,6 @@ __all__ = [
     "ValidationError",
     "Visualization",
     "Widget",
+    "WriteResult",
     "format_for_path",
 ]
