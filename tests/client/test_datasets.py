@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import decimal
 import gzip
 import subprocess
 import sys
@@ -63,6 +64,15 @@ def test_rows_in_upsert_delete_and_lookups(org: SdkOrg) -> None:
     org.editor.datasets.delete(ds)
     with pytest.raises(NotFoundError):
         org.viewer.datasets.get(ds.id)
+
+
+def test_rows_with_python_dates_are_sent_as_iso_text(org: SdkOrg) -> None:
+    ds = org.editor.datasets.create(new_name(), {"day": "date", "at": "datetime", "n": "float"})
+    rows = [{"day": dt.date(2024, 5, 1), "at": dt.datetime(2024, 5, 1, 8, 30), "n": decimal.Decimal("1.5")}]
+    assert org.editor.datasets.append(ds, rows).inserted == 1
+    assert org.viewer.datasets.read_arrow(ds).to_pylist() == [
+        {"day": dt.date(2024, 5, 1), "at": dt.datetime(2024, 5, 1, 8, 30), "n": 1.5}
+    ]
 
 
 def test_dataframe_in_and_out_keeps_dtypes(org: SdkOrg) -> None:

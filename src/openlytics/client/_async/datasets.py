@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import builtins
+import datetime as dt
+import decimal
 import json
 import os
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -121,7 +124,7 @@ class AsyncDatasets:
         if is_path(data) or is_tabular(data):
             return await self._send_data("POST", path, data, {"separator": separator}, progress, timeout)
         body = _rows_body(data, columns)
-        return WriteResult.from_json(await self._http.request("POST", path, json=body))
+        return WriteResult.from_json(await self._post_json(path, body))
 
     async def upsert(
         self,
@@ -149,7 +152,7 @@ class AsyncDatasets:
         body = _rows_body(data, columns)
         if keys:
             body["key"] = keys
-        return WriteResult.from_json(await self._http.request("POST", path, json=body))
+        return WriteResult.from_json(await self._post_json(path, body))
 
     async def delete_rows(
         self,
@@ -172,7 +175,7 @@ class AsyncDatasets:
         else:
             body["filters"] = [_filter(f) for f in filters or []]
         path = f"/datasets/{await self._id(dataset)}/delete-rows"
-        return WriteResult.from_json(await self._http.request("POST", path, json=body))
+        return WriteResult.from_json(await self._post_json(path, body))
 
     # ----- whole data --------------------------------------------------------------------------
     async def reload(
@@ -285,6 +288,14 @@ class AsyncDatasets:
             return int(dataset)
         return (await self.get(dataset)).id  # a UUID: the write routes take ids
 
+    async def _post_json(self, path: str, body: Any) -> Any:
+        """POST rows as JSON, dates and datetimes as ISO-8601 text (JSON has neither)."""
+        content = json.dumps(
+            body, default=_json_value, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        return await self._http.request("POST", path, content=content, headers=headers)
+
     async def _send_data(
         self,
         method: str,
@@ -351,6 +362,18 @@ def _rows_body(data: Any, columns: Sequence[str] | None) -> dict[str, Any]:
     if columns is not None:
         return {"columns": builtins.list(columns), "rows": rows}
     return {"rows": rows}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)  # datasets have no decimal type
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if callable(getattr(value, "item", None)):  # NumPy scalars
+        return value.item()
+    raise TypeError(f"cannot send a {type(value).__name__} as a JSON value")
 
 
 def _filter(condition: Mapping[str, Any] | tuple[str, str, Any]) -> dict[str, Any]:
