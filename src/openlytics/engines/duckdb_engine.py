@@ -374,12 +374,13 @@ class DuckDBWarehouseTables(WarehouseTables):
         while True:
             with self._file_reader(path) as loader:
                 source = self._csv_source(loader, path, options, as_text)
-                sniffed = loader.sql(f"SELECT * FROM {source} LIMIT 0").to_arrow_table().schema
-                schema = pa.schema(
-                    [pa.field(f.name, pa.string() if f.name in as_text else f.type) for f in sniffed]
-                )
                 rows = self._load_from(loader, table, f"SELECT * FROM {source}")
                 rejected = self._first_rejected(loader)
+                if rejected is not None:  # the read types, only needed to explain the failure
+                    sniffed = loader.cursor().sql(f"SELECT * FROM {source} LIMIT 0").to_arrow_table().schema
+                    schema = pa.schema(
+                        [pa.field(f.name, pa.string() if f.name in as_text else f.type) for f in sniffed]
+                    )
             if rejected is None:
                 return rows
             self.drop_tables([table])
