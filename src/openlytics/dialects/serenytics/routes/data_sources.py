@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -209,12 +210,15 @@ def _file_source(app: Openlytics, dataset: Dataset, path: Path) -> tuple[Any, An
         # Never unpickled here: converted to Parquet inside the sandbox first.
         workdir = Path(tempfile.mkdtemp(dir=app.uploads.directory))
         parquet = workdir / "data.parquet"
-        pickle_to_parquet(path, parquet, sandbox=app.sandbox)
 
         def cleanup() -> None:
-            parquet.unlink(missing_ok=True)
-            workdir.rmdir()
+            shutil.rmtree(workdir, ignore_errors=True)
 
+        try:
+            pickle_to_parquet(path, parquet, sandbox=app.sandbox)
+        except BaseException:
+            cleanup()
+            raise
         return LoadSource.from_parquet(parquet), cleanup
     if original.endswith(".csv.gz") or original.endswith(".csv"):
         separator = config.get("separator") or ","
