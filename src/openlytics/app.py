@@ -29,6 +29,7 @@ from openlytics.core.queries import QueryService
 from openlytics.core.schedules import ScheduleService
 from openlytics.core.scripts import ScriptService
 from openlytics.core.secrets import SecretBox
+from openlytics.core.signed_urls import UrlSigner
 from openlytics.core.sources import DataSourceService
 from openlytics.core.tasks import BackgroundTaskService
 from openlytics.core.uploads import UploadService
@@ -105,6 +106,11 @@ class Openlytics:
             webhook_timeout=settings.webhook_timeout_seconds,
         )
         self.emails = EmailService(self.db, self.sender, daily_quota=lambda: settings.email_daily_quota)
+        self.download_signer = UrlSigner(
+            settings.secret_key.get_secret_value().encode(),
+            "downloads",
+            ttl_seconds=settings.upload_url_ttl_seconds,
+        )
         self.uploads = UploadService(
             self.db,
             settings.data_dir.resolve() / "uploads",

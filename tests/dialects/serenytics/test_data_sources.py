@@ -248,3 +248,27 @@ def test_set_property_is_saved_with_the_document(sty: Serenytics) -> None:
     source.set_property("color", "teal")
     source.save()
     assert sty.client.get_data_source_by_uuid(source.uuid)._config["jsonContent"]["color"] == "teal"
+
+
+@pytest.mark.parametrize("exchange_format", ["auto", "csv", "csv.gz", "parquet"])
+def test_exports_download_through_a_signed_url(sty: Serenytics, exchange_format: str) -> None:
+    source = storage(sty, "exported")
+    source.reload_data(SALES)
+    frame = source.get_dataset_as_dataframe(exchange_format=exchange_format, csv_separator=";")
+    assert sorted(frame.to_dict("records"), key=lambda r: (r["year"], r["quarter"])) == sorted(
+        SALES, key=lambda r: (r["year"], r["quarter"])
+    )
+
+
+def test_get_dataset_and_tampered_download_urls(sty: Serenytics) -> None:
+    source = storage(sty, "plain export")
+    source.reload_data(SALES)
+    assert len(source.get_dataset()) == 4
+    answer = sty.http.post(
+        f"/data_source/{source.uuid}/export_source_data", json={"export_format": "csv"}
+    ).json()
+    assert httpx.get(answer["csv_url"]).status_code == 200
+    assert httpx.get(answer["csv_url"].replace("format=csv", "format=parquet")).status_code == 403
+    assert httpx.get(answer["csv_url"].replace("sig=", "sig=f")).status_code == 403
+    other = sty.http.post(f"/data_source/{source.uuid}/export_source_data", json={"export_format": "xml"})
+    assert other.status_code == 400

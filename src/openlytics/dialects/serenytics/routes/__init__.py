@@ -8,6 +8,7 @@ from openlytics.dialects.serenytics.routes import (
     account,
     data_sources,
     email,
+    exports,
     formatted_data,
     scripts,
     tasks,
@@ -20,9 +21,10 @@ def build_router() -> APIRouter:
     """The dialect's router; mount it at the dialect's prefix."""
     api = APIRouter(prefix="/api")
     # Uploads first: `data_source/sign_s3/` must not be read as a data source uuid.
-    for module in (account, uploads, data_sources, formatted_data, scripts, web_apps, email, tasks):
+    for module in (account, uploads, exports, data_sources, formatted_data, scripts, web_apps, email, tasks):
         api.include_router(module.router)
     router = APIRouter(include_in_schema=False)
     router.include_router(api)
     router.include_router(uploads.signed_router)
+    router.include_router(exports.signed_router)
     return router
