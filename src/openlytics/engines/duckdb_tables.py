@@ -1,0 +1,374 @@
+"""Dataset tables in the DuckDB warehouse: loads into new tables, swaps, inserts, upserts, deletes.
+
+Split from `duckdb_engine.py`; the engine hands these out through `DuckDBEngine.warehouse_tables()`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from openlytics.core.errors import IncompatibleValueError, QueryFailedError
+from openlytics.engines.base import BindValue, CsvOptions, Statement, WarehouseTables, quote_identifier
+from openlytics.engines.duckdb_engine import DuckDBEngine, to_duckdb_sql
+
+
+def _clean_message(exc: BaseException) -> str:
+    return str(exc).strip()
+
+
+# Arrow types of dataset columns -> the DuckDB type a file reader parses them as. Timestamps are parsed
+# WITH time zone, so "...+02:00" lands at the right instant, and become naive UTC in Arrow (`_conform`).
+_READ_TYPES: dict[pa.DataType, str] = {
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+}
+_REJECTED_VALUE = re.compile(r'Could not convert string "(.*)" to', re.DOTALL)
+_LOAD_BATCH = 1 << 17
+
+
+def _read_type(arrow_type: pa.DataType, found: pa.DataType | None = None) -> str:
+    # Text with zone offsets must be parsed WITH time zone to land on the right instant; a column the
+    # sniffer found to be plain timestamps is parsed as such (much faster).
+    if pa.types.is_timestamp(arrow_type):
+        plain = found is not None and pa.types.is_timestamp(found) and found.tz is None
+        return "TIMESTAMP" if plain else "TIMESTAMPTZ"
+    return _READ_TYPES.get(arrow_type, "VARCHAR")
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class DuckDBWarehouseTables(WarehouseTables):
+    """Dataset tables in the (sandboxed) warehouse file.
+
+    User SQL runs on the sandboxed connection, which can touch no file. Files are therefore read by a
+    separate in-memory DuckDB connection per load, opened with `allowed_paths` set to that one file,
+    external access otherwise off and its configuration locked; it never sees the warehouse. Its parser
+    streams Arrow batches that the warehouse connection scans into a new table, so big files load at
+    the engine's own speed with flat memory, and the warehouse sandbox is never loosened.
+    """
+
+    def __init__(self, engine: DuckDBEngine) -> None:
+        self.engine = engine
+
+    # ----- loads: always into a new table ---------------------------------------------------------
+    def create_table(self, table: str, schema: pa.Schema) -> None:
+        """Create an empty table with the columns of `schema`."""
+        self.load_table(table, pa.RecordBatchReader.from_batches(schema, []))
+
+    def load_table(self, table: str, reader: pa.RecordBatchReader) -> int:
+        """Create `table` from a stream of batches (scanned by DuckDB, never collected)."""
+        with self._transaction() as cursor:
+            cursor.register("incoming", reader)
+            columns = _naive_projection(reader.schema)
+            cursor.execute(f"CREATE TABLE {quote_identifier(table)} AS SELECT {columns} FROM incoming")
+        return self.row_count(table)
+
+    def load_csv(self, table: str, path: Path, options: CsvOptions) -> int:
+        """Create `table` from a CSV file; a column whose type was only inferred is read as text when
+        a later row does not fit it; a value that fits no explicit type fails the load."""
+        as_text: set[str] = set()
+        while True:
+            with self._file_reader(path) as loader:
+                source = self._csv_source(loader, path, options, as_text)
+                rows = self._load_from(loader, table, f"SELECT * FROM {source}")
+                rejected = self._first_rejected(loader)
+                if rejected is not None:  # the read types, only needed to explain the failure
+                    sniffed = loader.cursor().sql(f"SELECT * FROM {source} LIMIT 0").to_arrow_table().schema
+                    schema = pa.schema(
+                        [pa.field(f.name, pa.string() if f.name in as_text else f.type) for f in sniffed]
+                    )
+            if rejected is None:
+                return rows
+            self.drop_tables([table])
+            line, column, value = rejected
+            if column in options.types or column in as_text or column not in schema.names:
+                expected = str(options.types.get(column) or schema.field(column).type)
+                raise IncompatibleValueError(row=line - 2, column=column, value=value, expected_type=expected)
+            as_text.add(column)
+
+    def load_parquet(self, table: str, path: Path, types: dict[str, pa.DataType] | None = None) -> int:
+        """Create `table` from a Parquet file, casting the columns named in `types`."""
+        types = types or {}
+        with self._file_reader(path) as loader:
+            source = f"read_parquet({_sql_string(str(path))})"
+            schema = loader.sql(f"SELECT * FROM {source} LIMIT 0").to_arrow_table().schema
+            unknown = set(types) - set(schema.names)
+            if unknown:
+                raise QueryFailedError(f"no column {sorted(unknown)[0]!r} in the file")
+            projection = ", ".join(
+                _cast(f.name, types[f.name]) if f.name in types else quote_identifier(f.name) for f in schema
+            )
+            try:
+                return self._load_from(loader, table, f"SELECT {projection} FROM {source}")
+            except (QueryFailedError, duckdb.Error, pa.ArrowException):
+                self._explain_cast_failure(loader, source, types)
+                raise
+
+    def copy_table(self, source: str, table: str) -> int:
+        """Create `table` as a copy of `source`."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"CREATE TABLE {quote_identifier(table)} AS SELECT * FROM {quote_identifier(source)}"
+            )
+        return self.row_count(table)
+
+    # ----- changes to an existing table -----------------------------------------------------------
+    def insert_rows(self, table: str, reader: pa.RecordBatchReader) -> int:
+        """Append rows, columns matched by name."""
+        with self._transaction() as cursor:
+            cursor.register("incoming", reader)
+            return _count(
+                cursor.execute(f"INSERT INTO {quote_identifier(table)} BY NAME SELECT * FROM incoming")
+            )
+
+    def upsert_rows(self, table: str, reader: pa.RecordBatchReader, key: Sequence[str]) -> tuple[int, int]:
+        """Delete the rows whose key comes again, then insert the new rows (last duplicate wins)."""
+        target = quote_identifier(table)
+        keys = ", ".join(quote_identifier(k) for k in key)
+        match = " AND ".join(
+            f"s.{quote_identifier(k)} IS NOT DISTINCT FROM t.{quote_identifier(k)}" for k in key
+        )
+        with self._transaction() as cursor:
+            cursor.register("incoming", reader)
+            cursor.execute(
+                "CREATE TEMP TABLE staged AS SELECT * EXCLUDE (_ol_n) FROM ("
+                "SELECT *, row_number() OVER () AS _ol_n FROM incoming) "
+                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _ol_n DESC) = 1 ORDER BY _ol_n"
+            )
+            deleted = _count(
+                cursor.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM staged s WHERE {match})")
+            )
+            inserted = _count(cursor.execute(f"INSERT INTO {target} BY NAME SELECT * FROM staged"))
+            cursor.execute("DROP TABLE staged")
+        return inserted - min(deleted, inserted), min(deleted, inserted)
+
+    def delete_keys(self, table: str, key: Sequence[str], keys: pa.Table, *, first_only: bool = False) -> int:
+        """Delete rows whose key equals one of `keys` (the first match of each with `first_only`)."""
+        target = quote_identifier(table)
+        match = " AND ".join(
+            f"k.{quote_identifier(c)} IS NOT DISTINCT FROM t.{quote_identifier(c)}" for c in key
+        )
+        with self._transaction() as cursor:
+            cursor.register("incoming_keys", keys)
+            if first_only:
+                sql = (
+                    f"DELETE FROM {target} WHERE rowid IN (SELECT min(t.rowid) FROM {target} t "
+                    f"JOIN (SELECT DISTINCT * FROM incoming_keys) k ON {match} "
+                    f"GROUP BY {', '.join('k.' + quote_identifier(c) for c in key)})"
+                )
+            else:
+                sql = f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM incoming_keys k WHERE {match})"
+            return _count(cursor.execute(sql))
+
+    def delete_where(self, table: str, where: Statement, *, first_only: bool = False) -> int:
+        """Delete rows matching `where` (the first one only with `first_only`)."""
+        condition, params = to_duckdb_sql(where)
+        target = quote_identifier(table)
+        if first_only:
+            sql = f"DELETE FROM {target} WHERE rowid = (SELECT min(rowid) FROM {target} WHERE {condition})"
+        else:
+            sql = f"DELETE FROM {target} WHERE {condition}"
+        with self._transaction() as cursor:
+            return _count(cursor.execute(sql, params or None))
+
+    # ----- names ----------------------------------------------------------------------------------
+    def point_view(self, view: str, table: str) -> None:
+        """Create or replace the view `view` over `table`."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"CREATE OR REPLACE VIEW {quote_identifier(view)} AS SELECT * FROM {quote_identifier(table)}"
+            )
+
+    def drop_view(self, view: str) -> None:
+        """Drop a view if it exists."""
+        with self._transaction() as cursor:
+            cursor.execute(f"DROP VIEW IF EXISTS {quote_identifier(view)}")
+
+    def drop_tables(self, tables: Sequence[str]) -> None:
+        """Drop the tables that exist."""
+        if not tables:
+            return
+        with self._transaction() as cursor:
+            for table in tables:
+                cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
+
+    def table_names(self, prefix: str) -> list[str]:
+        """Base tables of the main schema whose name starts with `prefix`."""
+        with self._transaction() as cursor:
+            rows = cursor.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND starts_with(table_name, $prefix) ORDER BY table_name",
+                {"prefix": prefix},
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    # ----- reading ---------------------------------------------------------------------------------
+    def read_table(
+        self, table: str, *, limit: int | None = None, batch_size: int = 65_536
+    ) -> pa.RecordBatchReader:
+        """Stream the table; the cursor closes when the stream is exhausted or closed."""
+        fragments: tuple[str | BindValue, ...] = (f"SELECT * FROM {quote_identifier(table)}",)
+        if limit is not None:
+            fragments += (" LIMIT ", BindValue(max(int(limit), 0)))
+        execution = self.engine.execute(Statement(fragments), batch_size=batch_size)
+        schema = execution.schema
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from execution.batches()
+            finally:
+                execution.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def table_schema(self, table: str) -> pa.Schema:
+        """The Arrow schema of a table."""
+        with self._transaction() as cursor:
+            schema: pa.Schema = (
+                cursor.sql(f"SELECT * FROM {quote_identifier(table)} LIMIT 0").to_arrow_table().schema
+            )
+        return schema
+
+    def row_count(self, table: str) -> int:
+        """`count(*)` of a table."""
+        with self._transaction() as cursor:
+            row = cursor.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchone()
+        return int(row[0]) if row else 0
+
+    # ----- helpers ---------------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self.engine._cursor()
+        try:
+            cursor.begin()
+            try:
+                yield cursor
+                cursor.commit()
+            except BaseException:
+                cursor.rollback()
+                raise
+        except IncompatibleValueError:
+            raise
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            raise QueryFailedError(_clean_message(exc)) from exc
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _file_reader(self, path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+        # The loader may read exactly this one file and nothing else; see the class docstring.
+        config: dict[str, Any] = {"preserve_insertion_order": True}
+        if self.engine.memory_limit:
+            config["memory_limit"] = self.engine.memory_limit
+        if self.engine.threads:
+            config["threads"] = self.engine.threads
+        try:
+            loader = duckdb.connect(":memory:", config=config)
+            loader.execute("SET allowed_paths = $paths", {"paths": [str(path.resolve())]})
+            for name, value in _LOADER_LOCKS:
+                loader.execute(f"SET {name} = {value}")
+        except duckdb.Error as exc:
+            raise QueryFailedError(_clean_message(exc)) from exc
+        try:
+            yield loader
+        except (duckdb.Error, pa.ArrowException) as exc:
+            raise QueryFailedError(_clean_message(exc)) from exc
+        finally:
+            loader.close()
+
+    def _csv_source(
+        self, loader: duckdb.DuckDBPyConnection, path: Path, options: CsvOptions, as_text: set[str]
+    ) -> str:
+        base = (
+            f"{_sql_string(str(path.resolve()))}, delim={_sql_string(options.delimiter)}, header=true, "
+            f"compression={_sql_string(options.compression)}, encoding='utf-8'"
+        )
+        sniffed = loader.sql(f"SELECT * FROM read_csv({base}) LIMIT 0").to_arrow_table().schema
+        unknown = set(options.types) - set(sniffed.names)
+        if unknown:
+            raise QueryFailedError(f"no column {sorted(unknown)[0]!r} in the file")
+        normalize = options.normalize or (lambda t: t)
+        types = {
+            f.name: "VARCHAR"
+            if f.name in as_text
+            else _read_type(options.types.get(f.name) or normalize(f.type), f.type)
+            for f in sniffed
+        }
+        mapping = ", ".join(f"{_sql_string(name)}: {_sql_string(kind)}" for name, kind in types.items())
+        return f"read_csv({base}, types={{{mapping}}}, store_rejects=true)"
+
+    def _load_from(self, loader: duckdb.DuckDBPyConnection, table: str, sql: str) -> int:
+        return self.load_table(table, loader.sql(sql).to_arrow_reader(_LOAD_BATCH))
+
+    def _first_rejected(self, loader: duckdb.DuckDBPyConnection) -> tuple[int, str, str | None] | None:
+        row = loader.execute(
+            "SELECT line, column_name, error_message FROM reject_errors ORDER BY line LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        match = _REJECTED_VALUE.search(row[2] or "")
+        return int(row[0]), str(row[1]), match.group(1) if match else None
+
+    def _explain_cast_failure(
+        self, loader: duckdb.DuckDBPyConnection, source: str, types: dict[str, pa.DataType]
+    ) -> None:
+        # Only on failure: find the first row whose forced column does not convert.
+        for name, arrow_type in types.items():
+            column = quote_identifier(name)
+            row = loader.execute(
+                f"SELECT n, CAST({column} AS VARCHAR) FROM (SELECT row_number() OVER () - 1 AS n, {column}, "
+                f"TRY_CAST({column} AS {_read_type(arrow_type)}) AS converted FROM {source}) "
+                f"WHERE converted IS NULL AND {column} IS NOT NULL ORDER BY n LIMIT 1"
+            ).fetchone()
+            if row is not None:
+                raise IncompatibleValueError(
+                    row=int(row[0]), column=name, value=row[1], expected_type=str(arrow_type)
+                )
+
+
+# Set after `allowed_paths`, in this order: from then on the loader can change nothing.
+_LOADER_LOCKS = (
+    ("enable_external_access", "false"),
+    ("autoinstall_known_extensions", "false"),
+    ("autoload_known_extensions", "false"),
+    ("lock_configuration", "true"),
+)
+
+
+def _cast(name: str, arrow_type: pa.DataType) -> str:
+    return f"CAST({quote_identifier(name)} AS {_read_type(arrow_type)}) AS {quote_identifier(name)}"
+
+
+def _naive_projection(schema: pa.Schema) -> str:
+    """Every column, time-zone-aware timestamps as naive UTC (the casts are plain: no ICU is loaded)."""
+    return (
+        ", ".join(
+            f"CAST({quote_identifier(f.name)} AS TIMESTAMP) AS {quote_identifier(f.name)}"
+            if pa.types.is_timestamp(f.type) and f.type.tz is not None
+            else quote_identifier(f.name)
+            for f in schema
+        )
+        or "*"
+    )
+
+
+def _count(cursor: duckdb.DuckDBPyConnection) -> int:
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
