@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -30,3 +31,15 @@ def paginate(s: Session, stmt: Select[Any], page: int, per_page: int) -> Page[An
     total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(s.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
     return Page(items, page, per_page, total)
+
+
+def all_pages(fetch: Callable[[int, int], Page[T]], *, per_page: int = MAX_PER_PAGE) -> list[T]:
+    """Every item of a paged list: `fetch(page, per_page)` called until the total is reached."""
+    items: list[T] = []
+    page = 1
+    while True:
+        batch = fetch(page, per_page)
+        items.extend(batch.items)
+        if page * batch.per_page >= batch.total or not batch.items:
+            return items
+        page += 1

@@ -10,24 +10,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from openlytics.core.errors import InvalidInputError
+from openlytics.dialects.bodies import json_object
 
 MAX_JSON_BYTES = 50 * 1024 * 1024
 
 
 async def json_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object ({} when empty); the client always says application/json."""
-    raw = await request.body()
-    if len(raw) > MAX_JSON_BYTES:
-        raise InvalidInputError("body", f"at most {MAX_JSON_BYTES:,} bytes of JSON")
-    if not raw.strip():
-        return {}
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError("body", "not valid JSON") from None
-    if not isinstance(value, dict):
-        raise InvalidInputError("body", "a JSON object")
-    return value
+    return await json_object(request, max_bytes=MAX_JSON_BYTES)
 
 
 Body = Annotated[dict[str, Any], Depends(json_body)]

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from openlytics.app import Openlytics
 from openlytics.core.datasets.load_sources import LoadSource
 from openlytics.core.errors import IncompatibleValueError, InvalidInputError
+from openlytics.core.pagination import all_pages
 from openlytics.core.principal import Action, Principal
 from openlytics.dialects.serenytics import wire
 from openlytics.dialects.serenytics.auth import Caller, app_of
@@ -246,10 +247,4 @@ def _config(app: Openlytics, caller: Principal, dataset: Dataset) -> dict[str, A
 
 
 def _all_datasets(app: Openlytics, caller: Principal) -> list[Dataset]:
-    found, page = [], 1
-    while True:
-        batch_ = app.datasets.list(caller, page=page, per_page=250)
-        found.extend(batch_.items)
-        if page * batch_.per_page >= batch_.total:
-            return found
-        page += 1
+    return all_pages(lambda page, size: app.datasets.list(caller, page=page, per_page=size))

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from openlytics.core.errors import InvalidInputError
+from openlytics.core.pagination import all_pages
 from openlytics.dialects.serenytics import wire
 from openlytics.dialects.serenytics.auth import Caller, app_of
 from openlytics.dialects.serenytics.routes.common import Body, restless_filter, restless_list
@@ -21,13 +22,7 @@ MAX_STORAGE_BYTES = 10 * 1024 * 1024
 def get_scripts(request: Request, caller: Caller, q: str | None = None) -> dict[str, Any]:
     """GET script (`get_script_by_name` filters by name)."""
     app, keep = app_of(request), restless_filter(q)
-    scripts, page = [], 1
-    while True:
-        batch = app.scripts.list(caller, page=page, per_page=250)
-        scripts.extend(batch.items)
-        if page * batch.per_page >= batch.total:
-            break
-        page += 1
+    scripts = all_pages(lambda page, size: app.scripts.list(caller, page=page, per_page=size))
     configs = [wire.script(s) for s in scripts]
     return restless_list([c for c in configs if keep(c)])
 

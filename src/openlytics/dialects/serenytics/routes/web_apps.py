@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from openlytics.core.errors import InvalidInputError
 from openlytics.core.lineage import datasets_of_dashboard
+from openlytics.core.pagination import all_pages
 from openlytics.dialects.serenytics import wire
 from openlytics.dialects.serenytics.auth import Caller, app_of
 from openlytics.dialects.serenytics.routes.common import Body, restless_filter, restless_list
@@ -75,13 +76,7 @@ def warm_up_cache(uuid: str, request: Request, caller: Caller, body: Body) -> di
 
 
 def _all_dashboards(app: Any, caller: Any) -> list[Any]:
-    dashboards, page = [], 1
-    while True:
-        batch = app.dashboards.list(caller, page=page, per_page=250)
-        dashboards.extend(batch.items)
-        if page * batch.per_page >= batch.total:
-            return dashboards
-        page += 1
+    return all_pages(lambda page, size: app.dashboards.list(caller, page=page, per_page=size))
 
 
 def _json_content(body: dict[str, Any]) -> dict[str, Any]:

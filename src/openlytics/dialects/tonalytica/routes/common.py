@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from openlytics.core.errors import InvalidInputError
 from openlytics.core.pagination import MAX_PER_PAGE
+from openlytics.dialects.bodies import json_object
 from openlytics.dialects.tonalytica.capabilities import CAPABILITIES
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -16,20 +16,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 
 async def json_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object; parsed regardless of Content-Type (some scripts send none)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInputError("body", f"at most {MAX_BODY_BYTES:,} bytes")
-    if not raw.strip():
-        return {}
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError("body", "not valid JSON") from None
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidInputError("body", "a JSON object")
-    return value
+    return await json_object(request, max_bytes=MAX_BODY_BYTES)
 
 
 Body = Annotated[dict[str, Any], Depends(json_body)]
