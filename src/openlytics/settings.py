@@ -40,6 +40,21 @@ class ScriptSettings(BaseModel):
     hidden_paths: list[Path] = Field(default_factory=list)
 
 
+class AccountLimitSettings(BaseModel):
+    """What an organization may hold (OPENLYTICS_LIMITS__ROWS, ...); None means unlimited.
+
+    Reported by the account usage endpoints beside the usage; API calls past `api_calls_per_month`
+    are refused (rate_limited). The other limits are reported only.
+    """
+
+    rows: int | None = None  # rows over all datasets
+    data_sets: int | None = None
+    dashboards: int | None = None
+    users: int | None = None
+    storage_mb: int | None = None
+    api_calls_per_month: int | None = None
+
+
 class Settings(BaseSettings):
     """Every knob of the server; env names are `OPENLYTICS_<NAME>` (nested with `__`)."""
 
@@ -106,6 +121,12 @@ class Settings(BaseSettings):
     internal_url: str = ""
     # Scripts: OPENLYTICS_SCRIPTS__CPU_SECONDS, __WALL_SECONDS, __MEMORY_MB, __MAX_OUTPUT_BYTES, ...
     scripts: ScriptSettings = Field(default_factory=ScriptSettings)
+
+    # OAuth 2.0 client credentials: how long an access token from the token endpoint is valid.
+    oauth_token_ttl_seconds: int = 3600
+    # Activity log (API calls, dashboard views, runs): kept this long, then purged by maintenance.
+    activity_retention_days: float = 400
+    limits: AccountLimitSettings = Field(default_factory=AccountLimitSettings)
 
     # DuckDB warehouse
     warehouse_memory_limit: str = "2GB"

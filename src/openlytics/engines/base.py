@@ -257,9 +257,14 @@ class WarehouseTables(ABC):
 
     @abstractmethod
     def read_table(
-        self, table: str, *, limit: int | None = None, batch_size: int = 65_536
+        self,
+        table: str,
+        *,
+        where: Statement | None = None,
+        limit: int | None = None,
+        batch_size: int = 65_536,
     ) -> pa.RecordBatchReader:
-        """Stream a table's rows in insertion order."""
+        """Stream a table's rows (those matching `where`, if given) in insertion order."""
 
     @abstractmethod
     def table_schema(self, table: str) -> pa.Schema:

@@ -221,10 +221,17 @@ class DuckDBWarehouseTables(WarehouseTables):
 
     # ----- reading ---------------------------------------------------------------------------------
     def read_table(
-        self, table: str, *, limit: int | None = None, batch_size: int = 65_536
+        self,
+        table: str,
+        *,
+        where: Statement | None = None,
+        limit: int | None = None,
+        batch_size: int = 65_536,
     ) -> pa.RecordBatchReader:
         """Stream the table; the cursor closes when the stream is exhausted or closed."""
         fragments: tuple[str | BindValue, ...] = (f"SELECT * FROM {quote_identifier(table)}",)
+        if where is not None:
+            fragments += (" WHERE ", *where.fragments)
         if limit is not None:
             fragments += (" LIMIT ", BindValue(max(int(limit), 0)))
         execution = self.engine.execute(Statement(fragments), batch_size=batch_size)

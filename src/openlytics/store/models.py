@@ -374,6 +374,12 @@ class Dataset(IdentifiedMixin, Base):
     push_token_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
     # Bumped by every write: cached query results over the dataset become stale.
     cache_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Where a rebuild takes the data from: a saved query (on any data source); None for a
+    # dataset whose rows are only pushed (a "custom table").
+    source_query_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queries.id", ondelete="SET NULL"), default=None, index=True
+    )
+    last_rebuilt_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class DatasetVersion(IdentifiedMixin, Base):
@@ -474,3 +480,71 @@ class SentEmail(IdentifiedMixin, Base):
     recipients: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(20), default="sent")
     error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class OAuthClient(IdentifiedMixin, Base):
+    """OAuth 2.0 client credentials issued to a user: the secret is kept only as a hash."""
+
+    __tablename__ = "oauth_clients"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AccessToken(IdentifiedMixin, Base):
+    """A bearer token issued by the OAuth token endpoint; valid until `expires_at`."""
+
+    __tablename__ = "access_tokens"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ActivityEvent(Base):
+    """One thing that happened in an organization: an API call, a dashboard view, a query run, ..."""
+
+    __tablename__ = "activity_events"
+    __table_args__ = (Index("ix_activity_events_org_kind_time", "org_id", "kind", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    object_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    channel: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(IdentifiedMixin, Base):
+    """A group of users in an organization; its parameters filter the data its members read."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_teams_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    # {parameter name: [allowed values]}: a member reads only rows whose column of that name holds
+    # one of the values (see core/teams.py).
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TeamMember(Base):
+    """A user's membership of a team."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ import builtins
 import secrets as pysecrets
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,7 @@ from openlytics.store.models import Dataset, DatasetVersion, DataSource
 KEEP_VERSIONS = 10
 PUSH_TOKEN_PREFIX = "olp_"  # noqa: S105 - a prefix, not a secret
 Filter = Condition
+RowFilters = Callable[[Principal, Dataset], "builtins.list[Condition]"]
 
 
 class DatasetService:
@@ -50,6 +51,8 @@ class DatasetService:
         self.sources = sources
         self.box = box
         self.keep_versions = keep_versions
+        # Conditions a caller's reads are limited to (set by the team service: team parameters).
+        self.row_filters: RowFilters | None = None
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -259,7 +262,16 @@ class DatasetService:
             table, columns = kept.table_name, kept.columns
         if table is None:
             return pa.RecordBatchReader.from_batches(types.schema_of(columns or []), [])
-        return self._tables(principal).read_table(table, limit=limit)
+        where = self._row_filter(principal, dataset, columns)
+        return self._tables(principal).read_table(table, where=where, limit=limit)
+
+    def _row_filter(self, principal: Principal, dataset: Dataset, columns: Any) -> Statement | None:
+        """The conditions limiting what `principal` may read of `dataset` (team parameters)."""
+        conditions = self.row_filters(principal, dataset) if self.row_filters else []
+        if not conditions:
+            return None
+        column_types = {c["name"]: c["type"] for c in columns or []}
+        return Statement.plain(compile_conditions(conditions, columns=column_types, dialect="duckdb"))
 
     # ----- push tokens -------------------------------------------------------------------------
     def push_token(self, principal: Principal, dataset_id: int) -> str:
