@@ -10,9 +10,12 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from openlytics.core.account import AccountService
+from openlytics.core.activity import ActivityLog
 from openlytics.core.alerts import AlertService
 from openlytics.core.dashboard_views import DashboardViews
 from openlytics.core.dashboards import DashboardService
+from openlytics.core.datasets.rebuilds import DatasetRebuilds
 from openlytics.core.datasets.service import DatasetService
 from openlytics.core.datasets.structured_service import StructuredQueryService
 from openlytics.core.emails import EmailService
@@ -23,6 +26,7 @@ from openlytics.core.jobs.events import JobEvents
 from openlytics.core.jobs.retention import Purged, purge_expired
 from openlytics.core.jobs.runner import JobRunner
 from openlytics.core.notifications import DestinationService, Sender, SmtpConfig
+from openlytics.core.oauth import OAuthService, is_access_token
 from openlytics.core.principal import Principal
 from openlytics.core.public_links import PublicLinkService
 from openlytics.core.queries import QueryService
@@ -32,6 +36,7 @@ from openlytics.core.secrets import SecretBox
 from openlytics.core.signed_urls import UrlSigner
 from openlytics.core.sources import DataSourceService
 from openlytics.core.tasks import BackgroundTaskService
+from openlytics.core.teams import TeamService
 from openlytics.core.uploads import UploadService
 from openlytics.core.visualizations import VisualizationService
 from openlytics.engines.base import SourceEngine
@@ -44,10 +49,11 @@ from openlytics.runtime.scheduler import Scheduler
 from openlytics.settings import Settings
 from openlytics.store.db import Database
 from openlytics.store.models import Schedule
+from openlytics.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_KINDS = frozenset({"script_run", "query_refresh"})
+SCHEDULE_KINDS = frozenset({"script_run", "query_refresh", "dataset_rebuild"})
 
 
 class Openlytics:
@@ -60,6 +66,7 @@ class Openlytics:
         # another user, see runtime/sandbox.py).
         settings.data_dir.chmod(0o700)
         self.db = Database(settings.metadata_url)
+        self.activity = ActivityLog(self.db)
         self.box = SecretBox(settings.secret_key.get_secret_value())
         self.engines = EnginePool()
         self.results = ResultStore(
@@ -82,6 +89,7 @@ class Openlytics:
             session_ttl=timedelta(seconds=settings.session_ttl_seconds),
             on_organization_created=self.sources.ensure_warehouse,
         )
+        self.oauth = OAuthService(self.db, token_ttl=timedelta(seconds=settings.oauth_token_ttl_seconds))
         self.queries = QueryService(self.db, self.sources)
         self.datasets = DatasetService(self.db, self.sources, self.box)
         self.tasks = BackgroundTaskService(self.db)
@@ -89,7 +97,9 @@ class Openlytics:
         self.dashboards = DashboardService(self.db)
         self.favorites = FavoriteService(self.db)
         self.public_links = PublicLinkService(self.db, self.box)
-        self.dashboard_views = DashboardViews(self.db, self.results, self.dashboards, self.public_links)
+        self.dashboard_views = DashboardViews(
+            self.db, self.results, self.dashboards, self.public_links, activity=self.activity
+        )
         self.destinations = DestinationService(self.db, self.box)
         smtp = settings.smtp
         self.sender = Sender(
@@ -136,8 +146,14 @@ class Openlytics:
             default_timeout=settings.default_query_timeout,
             max_wait=settings.max_wait_seconds,
             inline_rows=settings.inline_result_rows,
+            activity=self.activity,
         )
-        self.structured_queries = StructuredQueryService(self.db, self.jobs, self.datasets.get)
+        self.teams = TeamService(self.db)
+        self.datasets.row_filters = self.teams.row_filters
+        self.dataset_rebuilds = DatasetRebuilds(self.datasets, self.jobs)
+        self.structured_queries = StructuredQueryService(
+            self.db, self.jobs, self.datasets.get, row_filters=self.teams.row_filters
+        )
         self.schedules = ScheduleService(self.db, known_kinds=lambda: set(SCHEDULE_KINDS))
         scripts = settings.scripts
         self.sandbox = Sandbox(hidden_paths=[settings.data_dir, *scripts.hidden_paths], user=scripts.user)
@@ -153,10 +169,18 @@ class Openlytics:
                 max_output_bytes=scripts.max_output_bytes,
             ),
             workers=scripts.workers,
+            activity=self.activity,
+        )
+        self.account = AccountService(
+            self.db, self.activity, self.sources, limits=lambda: settings.limits.model_dump()
         )
         self.scheduler = Scheduler(
             self.db,
-            {"query_refresh": self._refresh_query, "script_run": self._run_script},
+            {
+                "query_refresh": self._refresh_query,
+                "script_run": self._run_script,
+                "dataset_rebuild": self._rebuild_dataset,
+            },
             poll_seconds=settings.scheduler_poll_seconds,
         )
         self.maintenance = Maintenance(self.purge, interval=settings.maintenance_interval_seconds)
@@ -186,8 +210,25 @@ class Openlytics:
         )
         return None
 
+    def _rebuild_dataset(self, schedule: Schedule, due_at: datetime, manual: bool) -> int | None:
+        # A rebuild runs the source query itself and waits for it; nothing to point the run at.
+        self.dataset_rebuilds.rebuild(
+            Principal.system(schedule.org_id),
+            schedule.target_id,
+            (schedule.payload or {}).get("method", "reload"),
+        )
+        return None
+
+    def authenticate_bearer(self, value: str) -> Principal:
+        """The principal of a bearer credential: an OAuth access token or an API key."""
+        if is_access_token(value):
+            return self.oauth.authenticate_token(value)
+        return self.identity.authenticate_api_key(value)
+
     def purge(self) -> Purged:
-        """Delete jobs and results past their retention."""
+        """Delete jobs and results past their retention (and expired OAuth access tokens)."""
+        self.oauth.purge_expired_tokens()
+        self.activity.purge(utcnow() - timedelta(days=self.settings.activity_retention_days))
         return purge_expired(
             self.db,
             self.results,
@@ -218,6 +259,7 @@ class Openlytics:
         if s.scheduler_enabled:
             self.scheduler.start()
         self.maintenance.start()
+        self.activity.start()
 
     def stop(self) -> None:
         """Stop the scheduler and executor and close engines and connections."""
@@ -226,6 +268,7 @@ class Openlytics:
         self.scripts.close()
         self.runner.interrupt_all("shutdown")
         self.executor.shutdown(wait=True)
+        self.activity.close()
         self.alerts.close()
         self.tasks.close()
         self.engines.close_all()

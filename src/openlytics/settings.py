@@ -43,8 +43,8 @@ class ScriptSettings(BaseModel):
 class AccountLimitSettings(BaseModel):
     """What an organization may hold (OPENLYTICS_LIMITS__ROWS, ...); None means unlimited.
 
-    Reported by the account usage endpoints beside the usage; API calls past `api_calls_per_month`
-    are refused (rate_limited). The other limits are reported only.
+    Reported only, not enforced: the account usage endpoints show each limit beside the usage;
+    nothing is refused when a limit is passed.
     """
 
     rows: int | None = None  # rows over all datasets

@@ -9,7 +9,8 @@ import pytest
 
 from openlytics.testing import LiveServer
 
-PUBLIC = {("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")}
+# The token endpoint authenticates the OAuth client itself (RFC 6749 errors, tested in test_oauth_clients).
+PUBLIC = {("POST", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("POST", "/api/v1/oauth/token")}
 
 
 def native_routes(server: LiveServer) -> list[tuple[str, str]]:

@@ -128,7 +128,8 @@ def test_revoked_and_expired_keys_stop_working(server: LiveServer, new_org) -> N
 
 def test_disabled_users_lose_access(server: LiveServer, new_org) -> None:
     assert new_org.viewer.get("/api/v1/me").status_code == 200
-    assert new_org.admin.delete(f"/api/v1/users/{new_org.viewer_user_id}").status_code == 204
+    disabled = new_org.admin.patch(f"/api/v1/users/{new_org.viewer_user_id}", json={"is_disabled": True})
+    assert disabled.status_code == 200
     assert new_org.viewer.get("/api/v1/me").status_code == 401
     assert (
         new_org.admin.patch(

@@ -12,23 +12,27 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openlytics import __version__
+from openlytics.api.activity_middleware import ActivityMiddleware
 from openlytics.api.auth import authenticate
 from openlytics.api.errors import install_error_handlers
 from openlytics.api.routers import (
+    account,
     alerts,
     dashboards,
     datasets,
     identity,
+    oauth_clients,
     queries,
     runs,
     schedules,
     scripts,
     sources,
+    teams,
     users,
     visualizations,
 )
 from openlytics.app import Openlytics
-from openlytics.dialects import DIALECT_PREFIXES, serenytics, tonalytica
+from openlytics.dialects import DIALECT_PREFIXES, clicdata, serenytics, tonalytica
 from openlytics.dialects.unimplemented import unimplemented_router
 from openlytics.settings import Settings
 from openlytics.web import public_pages
@@ -93,6 +97,7 @@ def create_app(
         {
             tonalytica.CAPABILITIES.prefix: tonalytica.format_error,
             serenytics.CAPABILITIES.prefix: serenytics.format_error,
+            clicdata.CAPABILITIES.prefix: clicdata.format_error,
         },
     )
 
@@ -106,9 +111,12 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(identity.public_router, prefix=API_PREFIX)
+    app.include_router(oauth_clients.public_router, prefix=API_PREFIX)
     for module in (
         identity,
         users,
+        oauth_clients,
+        teams,
         sources,
         queries,
         runs,
@@ -118,12 +126,15 @@ def create_app(
         dashboards,
         visualizations,
         alerts,
+        account,
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
     app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)
     app.include_router(serenytics.build_router(), prefix=serenytics.CAPABILITIES.prefix)
+    app.include_router(clicdata.build_router(), prefix=clicdata.CAPABILITIES.prefix)
     app.include_router(public_pages.router)
     for vendor, prefix in DIALECT_PREFIXES.items():
         app.include_router(unimplemented_router(vendor), prefix=prefix)
+    app.add_middleware(ActivityMiddleware, activity=core.activity)
     app.add_middleware(CollapseSlashes)
     return app

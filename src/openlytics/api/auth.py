@@ -27,20 +27,20 @@ async def get_app(request: Request) -> Openlytics:
 
 
 # Declares the scheme in OpenAPI (the docs page's "Authorize" button); parsing stays ours, below.
-bearer_scheme = HTTPBearer(auto_error=False, description="An openlytics API key")
+bearer_scheme = HTTPBearer(auto_error=False, description="An openlytics API key or OAuth access token")
 
 
 def authenticate(
     request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ) -> Principal:
-    """Resolve the caller from `Authorization: Bearer <key>` or the session cookie."""
+    """Resolve the caller from `Authorization: Bearer <key or access token>` or the session cookie."""
     app = app_of(request)
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise AuthenticationError("use 'Authorization: Bearer <API key>'")
-        principal = app.identity.authenticate_api_key(value.strip())
+            raise AuthenticationError("use 'Authorization: Bearer <API key or OAuth access token>'")
+        principal = app.authenticate_bearer(value.strip())
     else:
         token = request.cookies.get(app.settings.session_cookie_name)
         if not token:

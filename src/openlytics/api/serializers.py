@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from openlytics.core.identity import IssuedKey
 from openlytics.core.jobs import JobStatus
+from openlytics.core.oauth import IssuedClient
 from openlytics.core.pagination import Page
 from openlytics.core.sources import DataSourceService
 from openlytics.engines.base import TableInfo
@@ -14,6 +15,7 @@ from openlytics.store.models import (
     ApiKey,
     DataSource,
     Job,
+    OAuthClient,
     Organization,
     Query,
     QueryResult,
@@ -81,6 +83,24 @@ def api_key(k: ApiKey) -> dict[str, Any]:
 def issued_key(issued: IssuedKey) -> dict[str, Any]:
     """ApiKey with its plaintext, shown once."""
     return {**api_key(issued.record), "key": issued.key}
+
+
+def oauth_client(c: OAuthClient) -> dict[str, Any]:
+    """OAuthClient, without the secret."""
+    return {
+        "id": c.id,
+        "uuid": str(c.uuid),
+        "client_id": c.client_id,
+        "name": c.name,
+        "user_id": c.user_id,
+        "created_at": iso(c.created_at),
+        "last_used_at": iso(c.last_used_at),
+    }
+
+
+def issued_oauth_client(issued: IssuedClient) -> dict[str, Any]:
+    """OAuthClient with its secret, shown once."""
+    return {**oauth_client(issued.record), "client_secret": issued.client_secret}
 
 
 def data_source(source: DataSource, sources: DataSourceService) -> dict[str, Any]:

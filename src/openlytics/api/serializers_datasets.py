@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openlytics.api.serializers import iso
+from openlytics.core.datasets.rebuilds import RebuildOutcome
 from openlytics.core.datasets.writes import WriteResult
 from openlytics.store.models import BackgroundTask, Dataset, DatasetVersion
 
@@ -22,6 +23,9 @@ def dataset(d: Dataset) -> dict[str, Any]:
         "version": d.version,
         "options": d.options,
         "data_source_id": d.data_source_id,
+        "source_query_id": d.source_query_id,
+        "refreshable": d.source_query_id is not None,
+        "last_rebuilt_at": iso(d.last_rebuilt_at),
         "created_at": iso(d.created_at),
         "updated_at": iso(d.updated_at),
     }
@@ -47,6 +51,20 @@ def write_result(r: WriteResult) -> dict[str, Any]:
         "deleted": r.deleted,
         "row_count": r.row_count,
         "dataset": dataset(r.dataset),
+    }
+
+
+def rebuild(o: RebuildOutcome) -> dict[str, Any]:
+    """What a rebuild from the source query did."""
+    return {
+        "method": o.method,
+        "rebuilt": o.rebuilt,
+        "rows_read": o.rows_read,
+        "inserted": o.inserted,
+        "updated": o.updated,
+        "row_count": o.dataset.row_count,
+        "message": o.message,
+        "dataset": dataset(o.dataset),
     }
 
 

@@ -72,6 +72,9 @@ def create_dataset(
         list[str] | None, typer.Option("--primary-key", "-k", help="Key column; repeatable.")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", help="What it holds.")] = None,
+    source_query: Annotated[
+        int | None, typer.Option("--source-query", help="Id of the saved query `rebuild` reads.")
+    ] = None,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
@@ -79,7 +82,11 @@ def create_dataset(
     columns = parse_pairs(column or [], ":", "--column")
     with connect(url, api_key) as client:
         dataset = client.datasets.create(
-            name, columns or None, primary_key=primary_key or None, description=description
+            name,
+            columns or None,
+            primary_key=primary_key or None,
+            description=description,
+            source_query_id=source_query,
         )
     console().print(f"Created dataset [bold]{escape(dataset.name)}[/] (id {dataset.id}).")
 
@@ -172,6 +179,37 @@ def restore_version(
     console().print(
         f"Restored version {version} of [bold]{escape(restored.name)}[/] as version {restored.version} "
         f"({restored.row_count:,} rows)."
+    )
+
+
+@app.command("rebuild")
+def rebuild_dataset(
+    dataset: DatasetArgument,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            "-m",
+            help="reload (keep types), recreate (new schema), append, update or updateappend (by key).",
+        ),
+    ] = "reload",
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run a dataset's source query afresh and apply its rows."""
+    with connect(url, api_key) as client:
+        outcome = client.datasets.rebuild(resolve(client, dataset), method=method)
+    if json:
+        print_json(outcome)
+        return
+    name = escape(outcome.dataset.name)
+    if not outcome.rebuilt:
+        console().print(escape(outcome.message))
+        return
+    console().print(
+        f"Rebuilt [bold]{name}[/] ({outcome.method}): {escape(outcome.message)}; "
+        f"{outcome.row_count:,} rows, version {outcome.dataset.version}."
     )
 
 

@@ -6,14 +6,17 @@ import typer
 
 from openlytics import __version__
 from openlytics.cli import (
+    account,
     api_keys,
     data_sources,
     datasets,
     jobs,
+    oauth_clients,
     queries,
     query_run,
     schedules,
     scripts,
+    teams,
     users,
 )
 from openlytics.cli._common import ApiKeyOption, JsonOption, UrlOption, connect, console
@@ -28,8 +31,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve)
+app.command("usage")(account.usage)
+app.add_typer(account.activity_app, name="activity")
 app.add_typer(users.app, name="users")
+app.add_typer(teams.app, name="teams")
 app.add_typer(api_keys.app, name="api-keys")
+app.add_typer(oauth_clients.app, name="oauth-clients")
 app.add_typer(data_sources.app, name="data-sources")
 app.add_typer(queries.app, name="queries")
 app.add_typer(query_run.app, name="query")

@@ -68,3 +68,18 @@ def disable_user(
     with connect(url, api_key) as client:
         user = client.users.disable(user_id)
     console().print(f"Disabled user [bold]{user.id}[/] ({user.email}).")
+
+
+@app.command("delete")
+def delete_user(
+    user_id: Annotated[int, typer.Argument(help="User id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Delete a user with their keys, sessions and team memberships (what they created stays)."""
+    if not yes:
+        typer.confirm(f"Delete user {user_id}? This cannot be undone", abort=True)
+    with connect(url, api_key) as client:
+        client.users.delete(user_id)
+    console().print(f"Deleted user [bold]{user_id}[/].")

@@ -145,6 +145,36 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class OAuthClient:
+    """OAuth client credentials; `client_secret` is set only in the answer that created it."""
+
+    id: int
+    uuid: str
+    client_id: str
+    name: str
+    user_id: int | None
+    created_at: datetime | None
+    last_used_at: datetime | None
+    client_secret: str | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            client_id=data.get("client_id", ""),
+            name=data.get("name") or "",
+            user_id=data.get("user_id"),
+            created_at=parse_time(data.get("created_at")),
+            last_used_at=parse_time(data.get("last_used_at")),
+            client_secret=data.get("client_secret"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
 class OrganizationCreated:
     """The answer to creating an organization: it, its first admin and the admin's API key."""
 
@@ -766,6 +796,13 @@ class Dataset:
     created_at: datetime | None
     updated_at: datetime | None
     raw: JSON = field(repr=False, compare=False)
+    source_query_id: int | None = None
+    last_rebuilt_at: datetime | None = None
+
+    @property
+    def refreshable(self) -> bool:
+        """Whether `rebuild` has a source query to take the rows from (else: a custom table)."""
+        return self.source_query_id is not None
 
     @property
     def column_names(self) -> list[str]:
@@ -789,6 +826,8 @@ class Dataset:
             created_at=parse_time(data.get("created_at")),
             updated_at=parse_time(data.get("updated_at")),
             raw=data,
+            source_query_id=data.get("source_query_id"),
+            last_rebuilt_at=parse_time(data.get("last_rebuilt_at")),
         )
 
 
@@ -838,5 +877,142 @@ class WriteResult:
             deleted=data.get("deleted") or 0,
             row_count=data.get("row_count") or 0,
             dataset=Dataset.from_json(data["dataset"]),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class RebuildOutcome:
+    """What a rebuild from the source query did; `rebuilt` is False for a custom table."""
+
+    method: str
+    rebuilt: bool
+    rows_read: int
+    inserted: int
+    updated: int
+    row_count: int
+    message: str
+    dataset: Dataset
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            method=data.get("method", ""),
+            rebuilt=bool(data.get("rebuilt")),
+            rows_read=data.get("rows_read") or 0,
+            inserted=data.get("inserted") or 0,
+            updated=data.get("updated") or 0,
+            row_count=data.get("row_count") or 0,
+            message=data.get("message") or "",
+            dataset=Dataset.from_json(data["dataset"]),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Team:
+    """A group of users; its `parameters` ({name: [allowed values]}) filter the dataset rows members read."""
+
+    id: int
+    uuid: str
+    name: str
+    description: str | None
+    parameters: dict[str, list[Any]]
+    member_ids: list[int]
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            description=data.get("description"),
+            parameters=dict(data.get("parameters") or {}),
+            member_ids=list(data.get("member_ids") or []),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class AccountUsage:
+    """The organization's usage this calendar month (UTC) beside its limits (None: unlimited)."""
+
+    account: JSON
+    usage: JSON
+    limits: dict[str, int | None]
+    period_start: datetime | None
+    period_end: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        period = data.get("period") or {}
+        return cls(
+            account=dict(data.get("account") or {}),
+            usage=dict(data.get("usage") or {}),
+            limits=dict(data.get("limits") or {}),
+            period_start=parse_time(period.get("start")),
+            period_end=parse_time(period.get("end")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class UserActivity:
+    """What one user did: dashboard views, runs (queries and scripts) and API calls."""
+
+    user_id: int
+    email: str
+    name: str
+    views: int
+    runs: int
+    api_calls: int
+    last_seen: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            user_id=data["user_id"],
+            email=data.get("email", ""),
+            name=data.get("name", ""),
+            views=int(data.get("views") or 0),
+            runs=int(data.get("runs") or 0),
+            api_calls=int(data.get("api_calls") or 0),
+            last_seen=parse_time(data.get("last_seen")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class DashboardActivity:
+    """How often a dashboard was viewed, and by how many distinct users."""
+
+    dashboard_id: int
+    name: str
+    views: int
+    viewers: int
+    last_viewed: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            dashboard_id=data["dashboard_id"],
+            name=data.get("name", ""),
+            views=int(data.get("views") or 0),
+            viewers=int(data.get("viewers") or 0),
+            last_viewed=parse_time(data.get("last_viewed")),
             raw=data,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from openlytics.core.activity import ActivityKind, ActivityLog
 from openlytics.core.dashboards import DashboardDetail, DashboardService, position_of
 from openlytics.core.principal import Principal
 from openlytics.core.public_links import PublicLinkService
@@ -21,21 +22,42 @@ class DashboardViews:
     """Builds render-ready views of dashboards, for signed-in callers and public links alike."""
 
     def __init__(
-        self, db: Database, results: ResultStore, dashboards: DashboardService, links: PublicLinkService
+        self,
+        db: Database,
+        results: ResultStore,
+        dashboards: DashboardService,
+        links: PublicLinkService,
+        *,
+        activity: ActivityLog | None = None,
     ) -> None:
         self.db = db
         self.results = results
         self.dashboards = dashboards
         self.links = links
+        self.activity = activity
 
     def view(self, principal: Principal, ref: int | str) -> DashboardView:
         """The dashboard `ref` (id or slug) with each widget's latest data."""
-        return self._view(self.dashboards.get(principal, ref))
+        detail = self.dashboards.get(principal, ref)
+        self._record(principal, detail.dashboard.id)
+        return self._view(detail)
 
     def public_view(self, token: str) -> DashboardView:
         """The one dashboard a public link reaches (NotFoundError once revoked)."""
         principal, dashboard_id = self.links.resolve(token)
-        return self._view(self.dashboards.get(principal, dashboard_id))
+        detail = self.dashboards.get(principal, dashboard_id)
+        self._record(principal, detail.dashboard.id)
+        return self._view(detail)
+
+    def _record(self, principal: Principal, dashboard_id: int) -> None:
+        if self.activity is not None:
+            self.activity.record(
+                principal.org_id,
+                principal.user_id,
+                ActivityKind.DASHBOARD_VIEW,
+                object_type="dashboard",
+                object_id=dashboard_id,
+            )
 
     def _view(self, detail: DashboardDetail) -> DashboardView:
         result_ids = {

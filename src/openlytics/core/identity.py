@@ -316,6 +316,39 @@ class IdentityService:
                 user.disabled_at = utcnow() if is_disabled else None
             return user
 
+    def delete_user(self, principal: Principal, user_id: int) -> None:
+        """Delete a user of the organization (admins).
+
+        Their API keys, sessions, OAuth clients, favorites, alert subscriptions and team memberships
+        go with them (foreign keys cascade); what they created (queries, dashboards, datasets...)
+        stays, with no owner. Nobody can delete themselves, a superadmin, or the organization's
+        last enabled admin.
+        """
+        principal.require(Action.MANAGE_USERS, f"user {user_id}")
+        if principal.user_id == user_id:
+            raise InvalidInputError("user_id", "you cannot delete yourself")
+        with self.db.session() as s:
+            user = self._user(s, principal, user_id)
+            if user.is_superadmin:
+                raise ConflictError("a superadmin cannot be deleted", user_id=user_id)
+            if user.role == Role.ADMIN.value and user.disabled_at is None:
+                other_admins = s.scalar(
+                    select(func.count())
+                    .select_from(User)
+                    .where(
+                        User.org_id == principal.org_id,
+                        User.id != user_id,
+                        User.role == Role.ADMIN.value,
+                        User.disabled_at.is_(None),
+                    )
+                )
+                if not other_admins:
+                    raise ConflictError(
+                        "cannot delete the organization's last enabled admin; make another user admin first",
+                        user_id=user_id,
+                    )
+            s.execute(delete(User).where(User.id == user_id))
+
     def find_user_by_email(self, principal: Principal, email: str) -> User:
         """A user of the caller's organization by e-mail (NotFoundError otherwise)."""
         if principal.is_query_key:

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from openlytics.core.activity import ActivityKind, ActivityLog
 from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from openlytics.core.identity import IdentityService, IssuedKey
 from openlytics.core.pagination import Page, paginate
@@ -86,8 +87,10 @@ class ScriptService:
         limits: Limits,
         workers: int = 2,
         contributors: Sequence[Contributor] | None = None,
+        activity: ActivityLog | None = None,
     ) -> None:
         self.db = db
+        self.activity = activity
         self.identity = identity
         self.sandbox = sandbox
         self.server_url = server_url
@@ -198,6 +201,14 @@ class ScriptService:
             s.flush()
         with self._lock:
             self._active.add(run.id)
+        if self.activity is not None:
+            self.activity.record(
+                principal.org_id,
+                principal.user_id,
+                ActivityKind.SCRIPT_RUN,
+                object_type="script",
+                object_id=script.id,
+            )
         future: Future[None] = self._pool.submit(self._execute, run.id)
         if not wait:
             return run

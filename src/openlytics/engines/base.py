@@ -9,7 +9,7 @@ core's typed errors: `QueryFailedError` (the engine's own message), `QueryCancel
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,6 +231,11 @@ class WarehouseTables(ABC):
         """Insert rows, replacing those with the same key (the last duplicate wins): (inserted, updated)."""
 
     @abstractmethod
+    def update_rows(self, table: str, reader: pa.RecordBatchReader, key: Sequence[str]) -> int:
+        """Overwrite the rows whose key comes again with the new values (the last duplicate wins);
+        incoming rows with a new key are ignored. How many rows were updated."""
+
+    @abstractmethod
     def delete_keys(self, table: str, key: Sequence[str], keys: pa.Table, *, first_only: bool = False) -> int:
         """Delete rows whose `key` columns equal a row of `keys` (only the first match of each with
         `first_only`); how many."""
@@ -238,6 +243,19 @@ class WarehouseTables(ABC):
     @abstractmethod
     def delete_where(self, table: str, where: Statement, *, first_only: bool = False) -> int:
         """Delete rows matching a condition (SQL text with bound values); how many."""
+
+    @abstractmethod
+    def update_where(
+        self,
+        table: str,
+        where: Statement,
+        values: Mapping[str, Any],
+        types: Mapping[str, pa.DataType],
+        *,
+        first_only: bool = False,
+    ) -> int:
+        """Set `values` (bound, cast to `types`) on the rows matching `where` (the first one only with
+        `first_only`), rows staying where they are; how many."""
 
     @abstractmethod
     def point_view(self, view: str, table: str) -> None:
@@ -262,9 +280,11 @@ class WarehouseTables(ABC):
         *,
         where: Statement | None = None,
         limit: int | None = None,
+        offset: int | None = None,
         batch_size: int = 65_536,
     ) -> pa.RecordBatchReader:
-        """Stream a table's rows (those matching `where`, if given) in insertion order."""
+        """Stream a table's rows (those matching `where`, if given) in insertion order, skipping the
+        first `offset` of them."""
 
     @abstractmethod
     def table_schema(self, table: str) -> pa.Schema:

@@ -6,7 +6,7 @@ Split from `duckdb_engine.py`; the engine hands these out through `DuckDBEngine.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,11 @@ def _read_type(arrow_type: pa.DataType, found: pa.DataType | None = None) -> str
         plain = found is not None and pa.types.is_timestamp(found) and found.tz is None
         return "TIMESTAMP" if plain else "TIMESTAMPTZ"
     return _READ_TYPES.get(arrow_type, "VARCHAR")
+
+
+def _write_type(arrow_type: pa.DataType) -> str:
+    # The DuckDB type of a stored dataset column (timestamps are stored naive, in UTC).
+    return "TIMESTAMP" if pa.types.is_timestamp(arrow_type) else _READ_TYPES.get(arrow_type, "VARCHAR")
 
 
 def _sql_string(value: str) -> str:
@@ -159,6 +164,31 @@ class DuckDBWarehouseTables(WarehouseTables):
             cursor.execute("DROP TABLE staged")
         return inserted - min(deleted, inserted), min(deleted, inserted)
 
+    def update_rows(self, table: str, reader: pa.RecordBatchReader, key: Sequence[str]) -> int:
+        """Overwrite the rows whose key comes again (last duplicate wins), in place; new keys are
+        ignored."""
+        target = quote_identifier(table)
+        keys = ", ".join(quote_identifier(k) for k in key)
+        match = " AND ".join(
+            f"s.{quote_identifier(k)} IS NOT DISTINCT FROM t.{quote_identifier(k)}" for k in key
+        )
+        changed = [name for name in reader.schema.names if name not in key]
+        with self._transaction() as cursor:
+            cursor.register("incoming", reader)
+            cursor.execute(
+                "CREATE TEMP TABLE staged AS SELECT * EXCLUDE (_ol_n) FROM ("
+                "SELECT *, row_number() OVER () AS _ol_n FROM incoming) "
+                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _ol_n DESC) = 1"
+            )
+            if changed:
+                assignments = ", ".join(f"{quote_identifier(c)} = s.{quote_identifier(c)}" for c in changed)
+                sql = f"UPDATE {target} t SET {assignments} FROM staged s WHERE {match}"
+            else:  # only key columns: nothing to change, count the matches
+                sql = f"SELECT count(*) FROM {target} t WHERE EXISTS (SELECT 1 FROM staged s WHERE {match})"
+            updated = _count(cursor.execute(sql))
+            cursor.execute("DROP TABLE staged")
+        return updated
+
     def delete_keys(self, table: str, key: Sequence[str], keys: pa.Table, *, first_only: bool = False) -> int:
         """Delete rows whose key equals one of `keys` (the first match of each with `first_only`)."""
         target = quote_identifier(table)
@@ -185,6 +215,30 @@ class DuckDBWarehouseTables(WarehouseTables):
             sql = f"DELETE FROM {target} WHERE rowid = (SELECT min(rowid) FROM {target} WHERE {condition})"
         else:
             sql = f"DELETE FROM {target} WHERE {condition}"
+        with self._transaction() as cursor:
+            return _count(cursor.execute(sql, params or None))
+
+    def update_where(
+        self,
+        table: str,
+        where: Statement,
+        values: Mapping[str, Any],
+        types: Mapping[str, pa.DataType],
+        *,
+        first_only: bool = False,
+    ) -> int:
+        """Set `values` (bound, cast to `types`) on the rows matching `where` (the first one only with
+        `first_only`); DuckDB updates rows in place, so the order of the table is kept."""
+        target = quote_identifier(table)
+        fragments: list[str | BindValue] = [f"UPDATE {target} SET "]
+        for i, (name, value) in enumerate(values.items()):
+            fragments += [", " if i else "", f"{quote_identifier(name)} = CAST(", BindValue(value)]
+            fragments.append(f" AS {_write_type(types[name])})")
+        if first_only:
+            fragments += [f" WHERE rowid = (SELECT min(rowid) FROM {target} WHERE ", *where.fragments, ")"]
+        else:
+            fragments += [" WHERE ", *where.fragments]
+        sql, params = to_duckdb_sql(Statement(tuple(fragments)))
         with self._transaction() as cursor:
             return _count(cursor.execute(sql, params or None))
 
@@ -226,14 +280,18 @@ class DuckDBWarehouseTables(WarehouseTables):
         *,
         where: Statement | None = None,
         limit: int | None = None,
+        offset: int | None = None,
         batch_size: int = 65_536,
     ) -> pa.RecordBatchReader:
-        """Stream the table; the cursor closes when the stream is exhausted or closed."""
+        """Stream the table in insertion order (DuckDB's `preserve_insertion_order`, on by default,
+        keeps it through WHERE, LIMIT and OFFSET); the cursor closes when the stream ends or closes."""
         fragments: tuple[str | BindValue, ...] = (f"SELECT * FROM {quote_identifier(table)}",)
         if where is not None:
             fragments += (" WHERE ", *where.fragments)
         if limit is not None:
             fragments += (" LIMIT ", BindValue(max(int(limit), 0)))
+        if offset:
+            fragments += (" OFFSET ", BindValue(max(int(offset), 0)))
         execution = self.engine.execute(Statement(fragments), batch_size=batch_size)
         schema = execution.schema
 

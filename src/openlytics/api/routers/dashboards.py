@@ -12,6 +12,7 @@ from openlytics.api.auth import App, CurrentPrincipal
 from openlytics.api.routers.common import Body, PageParams
 from openlytics.api.serializers import page_of
 from openlytics.app import Openlytics
+from openlytics.core.activity import ActivityKind
 from openlytics.core.dashboards import DashboardDetail
 from openlytics.core.principal import Principal
 from openlytics.render.image import dashboard_pdf, dashboard_png
@@ -79,8 +80,16 @@ def create_dashboard(
 
 @router.get("/dashboards/{ref}")
 def get_dashboard(ref: str, request: Request, app: App, principal: CurrentPrincipal) -> dict[str, Any]:
-    """One dashboard, by slug or id, with its widgets."""
-    return _detail(request, app, principal, app.dashboards.get(principal, ref))
+    """One dashboard, by slug or id, with its widgets (counted as a view)."""
+    detail = app.dashboards.get(principal, ref)
+    app.activity.record(
+        principal.org_id,
+        principal.user_id,
+        ActivityKind.DASHBOARD_VIEW,
+        object_type="dashboard",
+        object_id=detail.dashboard.id,
+    )
+    return _detail(request, app, principal, detail)
 
 
 @router.patch("/dashboards/{dashboard_id}")

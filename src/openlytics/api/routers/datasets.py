@@ -47,6 +47,7 @@ class DatasetChangesBody(Body):
     description: str | None = None
     options: dict[str, Any] | None = None
     primary_key: list[str] | None = None
+    source_query_id: int | None = None
 
 
 class NewDatasetBody(DatasetChangesBody):
@@ -79,7 +80,7 @@ def get_dataset(ref: str, app: App, principal: CurrentPrincipal) -> dict[str, An
 def update_dataset(
     dataset_id: int, body: DatasetChangesBody, app: App, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """Rename, describe, set options or the primary key."""
+    """Rename, describe, set options, the primary key or the source query (null: a custom table)."""
     return dser.dataset(
         app.datasets.update_settings(principal, dataset_id, **body.model_dump(exclude_unset=True))
     )
@@ -165,6 +166,39 @@ def delete_rows(
     return dser.write_result(result)
 
 
+class UpdateRowsBody(Body):
+    filters: list[dict[str, Any]]
+    values: dict[str, Any]
+    first_only: bool = False
+
+
+@router.patch("/datasets/{dataset_id}/rows")
+def update_rows(
+    dataset_id: int, body: UpdateRowsBody, app: App, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Set `values` (`{"column": value}`) on the rows matching every filter (`[{"name", "op",
+    "value"}]`, ANDed; `[]` matches every row); only the first match with `first_only`."""
+    filters = parse_conditions(body.filters, field="filters")
+    result = app.datasets.update_where(
+        principal, dataset_id, filters=list(filters), values=body.values, first_only=body.first_only
+    )
+    return dser.write_result(result)
+
+
+class RebuildBody(Body):
+    method: str = "reload"
+
+
+@router.post("/datasets/{dataset_id}/rebuild")
+def rebuild_dataset(
+    dataset_id: int, app: App, principal: CurrentPrincipal, body: RebuildBody | None = None
+) -> dict[str, Any]:
+    """Run the source query afresh and apply its rows: reload, recreate, update, updateappend or
+    append (a custom table, without source query, answers `"rebuilt": false`)."""
+    method = body.method if body is not None else "reload"
+    return dser.rebuild(app.dataset_rebuilds.rebuild(principal, dataset_id, method))
+
+
 # ----- files --------------------------------------------------------------------------------------
 @router.put("/datasets/{dataset_id}/data", response_model=None)
 async def reload_data(
@@ -228,9 +262,11 @@ def read_data(
     format: Format = "json",
     version: int | None = None,
     limit: int | None = None,
+    offset: int | None = None,
 ) -> StreamingResponse:
-    """The rows of the current (or a kept) version, streamed as JSON, CSV, Parquet or Arrow."""
-    reader = app.datasets.read(principal, dataset_id, version=version, limit=limit)
+    """The rows of the current (or a kept) version in insertion order, streamed as JSON, CSV,
+    Parquet or Arrow; `limit` and `offset` read one page."""
+    reader = app.datasets.read(principal, dataset_id, version=version, limit=limit, offset=offset)
     filename = f"dataset-{dataset_id}.{'arrows' if format == 'arrow' else format}"
 
     def body() -> Iterator[bytes]:

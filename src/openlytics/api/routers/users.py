@@ -64,9 +64,12 @@ def update_user(user_id: int, body: UserChangesBody, app: App, principal: Curren
 
 
 @router.delete("/users/{user_id}", status_code=204)
-def disable_user(user_id: int, app: App, principal: CurrentPrincipal) -> Response:
-    """Disable a user (their objects stay; their keys and sessions stop working)."""
-    app.identity.update_user(principal, user_id, is_disabled=True)
+def delete_user(user_id: int, app: App, principal: CurrentPrincipal) -> Response:
+    """Delete a user with their keys, sessions and team memberships (their objects stay, unowned).
+
+    To only stop someone's access, PATCH `{"is_disabled": true}` instead.
+    """
+    app.identity.delete_user(principal, user_id)
     return Response(status_code=204)
 
 

@@ -9,6 +9,7 @@ import httpx
 
 from openlytics.client.models import Me, Run
 
+from .account import AsyncAccount
 from .alerts import AsyncAlerts, AsyncDestinations
 from .dashboards import AsyncDashboards
 from .data_sources import AsyncDataSources
@@ -16,11 +17,13 @@ from .datasets import AsyncDatasets
 from .http import AsyncHTTP
 from .identity import AsyncApiKeys, AsyncOrganizations, AsyncUsers
 from .jobs import AsyncJobs, AsyncResults
+from .oauth_clients import AsyncOAuthClients
 from .queries import DEFAULT_WAIT, AsyncQueries
 from .result import AsyncQueryResult
 from .runs import AsyncRunner
 from .schedules import AsyncSchedules
 from .scripts import AsyncScripts
+from .teams import AsyncTeams
 from .visualizations import AsyncVisualizations
 
 
@@ -43,7 +46,9 @@ class AsyncClient:
         self._http = AsyncHTTP(url, api_key, timeout=timeout, max_retries=max_retries, transport=transport)
         self.organizations = AsyncOrganizations(self._http)
         self.users = AsyncUsers(self._http)
+        self.teams = AsyncTeams(self._http)
         self.api_keys = AsyncApiKeys(self._http)
+        self.oauth_clients = AsyncOAuthClients(self._http)
         self.data_sources = AsyncDataSources(self._http)
         self.jobs = AsyncJobs(self._http)
         self.results = AsyncResults(self._http)
@@ -56,6 +61,7 @@ class AsyncClient:
         self.dashboards = AsyncDashboards(self._http)
         self.alerts = AsyncAlerts(self._http)
         self.destinations = AsyncDestinations(self._http)
+        self.account = AsyncAccount(self._http)
 
     @property
     def base_url(self) -> str:

@@ -93,7 +93,7 @@ class AsyncUsers:
         return await self.update(user_id, is_disabled=False)
 
     async def delete(self, user_id: int) -> None:
-        """Delete a user."""
+        """Delete a user with their keys, sessions and team memberships (`disable` only stops access)."""
         await self._http.request("DELETE", f"/users/{user_id}")
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from openlytics.client.models import Me, Run
 
+from .account import Account
 from .alerts import Alerts, Destinations
 from .dashboards import Dashboards
 from .data_sources import DataSources
@@ -17,11 +18,13 @@ from .datasets import Datasets
 from .http import HTTP
 from .identity import ApiKeys, Organizations, Users
 from .jobs import Jobs, Results
+from .oauth_clients import OAuthClients
 from .queries import DEFAULT_WAIT, Queries
 from .result import QueryResult
 from .runs import Runner
 from .schedules import Schedules
 from .scripts import Scripts
+from .teams import Teams
 from .visualizations import Visualizations
 
 
@@ -44,7 +47,9 @@ class Client:
         self._http = HTTP(url, api_key, timeout=timeout, max_retries=max_retries, transport=transport)
         self.organizations = Organizations(self._http)
         self.users = Users(self._http)
+        self.teams = Teams(self._http)
         self.api_keys = ApiKeys(self._http)
+        self.oauth_clients = OAuthClients(self._http)
         self.data_sources = DataSources(self._http)
         self.jobs = Jobs(self._http)
         self.results = Results(self._http)
@@ -57,6 +62,7 @@ class Client:
         self.dashboards = Dashboards(self._http)
         self.alerts = Alerts(self._http)
         self.destinations = Destinations(self._http)
+        self.account = Account(self._http)
 
     @property
     def base_url(self) -> str:

@@ -24,7 +24,7 @@ from openlytics.client._uploads import (
     is_path,
     is_tabular,
 )
-from openlytics.client.models import Dataset, DatasetVersion, WriteResult
+from openlytics.client.models import Dataset, DatasetVersion, RebuildOutcome, WriteResult
 
 from .http import HTTP, PathOrFile, ProgressCallback
 
@@ -72,14 +72,18 @@ class Datasets:
         primary_key: str | builtins.list[str] | None = None,
         description: str | None = None,
         options: dict[str, Any] | None = None,
+        source_query_id: int | None = None,
     ) -> Dataset:
-        """A new dataset; without `columns` its first load or append defines them."""
+        """A new dataset; without `columns` its first load, append or rebuild defines them.
+
+        `source_query_id`: the saved query `rebuild` takes the rows from (none: a custom table)."""
         fields = {
             "name": name,
             "columns": _columns(columns) if columns is not None else None,
             "primary_key": [primary_key] if isinstance(primary_key, str) else primary_key,
             "description": description,
             "options": options,
+            "source_query_id": source_query_id,
         }
         body = {k: v for k, v in fields.items() if v is not None}
         return Dataset.from_json(self._http.request("POST", "/datasets", json=body))
@@ -92,15 +96,23 @@ class Datasets:
         description: str | None = None,
         options: dict[str, Any] | None = None,
         primary_key: str | builtins.list[str] | None = None,
+        source_query_id: int | None = None,
+        clear_source_query: bool = False,
     ) -> Dataset:
-        """Rename, describe, set options or the primary key (the data is untouched)."""
+        """Rename, describe, set options, the primary key or the source query (the data is
+        untouched); `clear_source_query=True` makes the dataset a custom table."""
         fields = {
             "name": name,
             "description": description,
             "options": options,
             "primary_key": [primary_key] if isinstance(primary_key, str) else primary_key,
+            "source_query_id": source_query_id,
         }
-        body = {k: v for k, v in fields.items() if v is not None}
+        body: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        if clear_source_query:
+            if source_query_id is not None:
+                raise ValueError("give either source_query_id or clear_source_query")
+            body["source_query_id"] = None
         path = f"/datasets/{self._id(dataset)}"
         return Dataset.from_json(self._http.request("PATCH", path, json=body))
 
@@ -178,6 +190,33 @@ class Datasets:
         path = f"/datasets/{self._id(dataset)}/delete-rows"
         return WriteResult.from_json(self._post_json(path, body))
 
+    def update_rows(
+        self,
+        dataset: DatasetRef,
+        filters: Sequence[Mapping[str, Any] | tuple[str, str, Any]],
+        values: Mapping[str, Any],
+        first_only: bool = False,
+    ) -> WriteResult:
+        """Set `values` (`{"column": value}`) on the rows matching every filter (`{"name", "op",
+        "value"}` or `(name, op, value)`; none: every row), only the first match with `first_only`.
+        A value that does not fit its column raises ValidationError and changes nothing."""
+        body = {"filters": [_filter(f) for f in filters], "values": dict(values), "first_only": first_only}
+        content = json.dumps(body, default=_json_value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        path = f"/datasets/{self._id(dataset)}/rows"
+        headers = {"Content-Type": "application/json"}
+        return WriteResult.from_json(
+            self._http.request("PATCH", path, content=content, headers=headers)
+        )
+
+    def rebuild(self, dataset: DatasetRef, method: str = "reload") -> RebuildOutcome:
+        """Run the dataset's source query afresh and apply its rows: `reload` (keep the column types),
+        `recreate` (new schema), `append`, `update` or `updateappend` (by the primary key). A custom
+        table (no source query) answers `rebuilt=False`."""
+        path = f"/datasets/{self._id(dataset)}/rebuild"
+        timeout = self._longer(LOAD_TIMEOUT)
+        data = self._http.request("POST", path, json={"method": method}, timeout=timeout)
+        return RebuildOutcome.from_json(data)
+
     # ----- whole data --------------------------------------------------------------------------
     def reload(
         self,
@@ -224,11 +263,13 @@ class Datasets:
         *,
         version: int | None = None,
         limit: int | None = None,
+        offset: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> pa.Table:
-        """The rows of the current (or a kept) version as a `pyarrow.Table` (an Arrow IPC download)."""
+        """The rows of the current (or a kept) version as a `pyarrow.Table` (an Arrow IPC download),
+        in insertion order; `limit` and `offset` read one page."""
         _optional.pyarrow()  # fail before the download when the extra is missing
-        params = {"format": "arrow", "version": version, "limit": limit}
+        params = {"format": "arrow", "version": version, "limit": limit, "offset": offset}
         body = self._read(self._id(dataset), params, progress)
         return _optional.read_arrow_stream(body)
 

@@ -94,7 +94,7 @@ class Users:
         return self.update(user_id, is_disabled=False)
 
     def delete(self, user_id: int) -> None:
-        """Delete a user."""
+        """Delete a user with their keys, sessions and team memberships (`disable` only stops access)."""
         self._http.request("DELETE", f"/users/{user_id}")
 
 

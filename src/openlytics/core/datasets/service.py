@@ -25,20 +25,37 @@ from openlytics.core.datasets import column_types as types
 from openlytics.core.datasets.load_sources import LoadSource
 from openlytics.core.datasets.structured_query import Condition, compile_conditions
 from openlytics.core.datasets.writes import TableWriter, WriteResult
-from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from openlytics.core.errors import (
+    ConflictError,
+    IncompatibleValueError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox, token_hash
 from openlytics.core.sources import DataSourceService
 from openlytics.engines.base import Statement, WarehouseTables
 from openlytics.store.db import Database
-from openlytics.store.models import Dataset, DatasetVersion, DataSource
+from openlytics.store.models import Dataset, DatasetVersion, DataSource, Query
+from openlytics.store.types import utcnow
 
 #: Versions kept per dataset (older tables are dropped).
 KEEP_VERSIONS = 10
 PUSH_TOKEN_PREFIX = "olp_"  # noqa: S105 - a prefix, not a secret
 Filter = Condition
 RowFilters = Callable[[Principal, Dataset], "builtins.list[Condition]"]
+
+
+class _Unset:
+    """The type of `UNSET`: a setting left as it is (where None means "clear it")."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
 
 
 class DatasetService:
@@ -106,8 +123,12 @@ class DatasetService:
         primary_key: builtins.list[str] | None = None,
         description: str | None = None,
         options: dict[str, Any] | None = None,
+        source_query_id: int | None = None,
     ) -> Dataset:
-        """A new dataset; without columns it stays empty until its first load or insert."""
+        """A new dataset; without columns it stays empty until its first load, insert or rebuild.
+
+        `source_query_id` names the saved query a rebuild takes the rows from (None: a custom table,
+        whose rows are only pushed)."""
         _require(principal, Action.WRITE, "datasets")
         name = _name(name)
         schema = types.schema_of(columns) if columns else None
@@ -115,6 +136,8 @@ class DatasetService:
         source = self.sources.default(principal)
         with self.db.session() as s:
             self._unique(s, principal.org_id, name)
+            if source_query_id is not None:
+                _readable_query(s, principal, source_query_id)
             dataset = Dataset(
                 org_id=principal.org_id,
                 user_id=principal.user_id,
@@ -124,6 +147,7 @@ class DatasetService:
                 primary_key=key,
                 options=_options(options),
                 columns=[],
+                source_query_id=source_query_id,
             )
             s.add(dataset)
             s.flush()
@@ -148,12 +172,18 @@ class DatasetService:
         description: str | None = None,
         options: dict[str, Any] | None = None,
         primary_key: builtins.list[str] | None = None,
+        source_query_id: int | _Unset | None = UNSET,
     ) -> Dataset:
-        """Rename, describe, set options or the primary key (the data is not touched)."""
+        """Rename, describe, set options, the primary key or the source query (None: none, the
+        dataset becomes a custom table); the data is not touched."""
         _require(principal, Action.WRITE, f"dataset {dataset_id}")
         with self._locked(dataset_id), self.db.session() as s:
             dataset = self._get(s, principal, dataset_id)
             old_name = dataset.name
+            if not isinstance(source_query_id, _Unset):
+                if source_query_id is not None:
+                    _readable_query(s, principal, source_query_id)
+                dataset.source_query_id = source_query_id
             if primary_key is not None:
                 dataset.primary_key = _key(
                     primary_key, types.schema_of(dataset.columns) if dataset.columns else None
@@ -197,6 +227,45 @@ class DatasetService:
         _require(principal, Action.WRITE, f"dataset {dataset_id}")
         with self._write(principal, dataset_id) as writer:
             return writer.upsert(source, _key(builtins.list(key), writer.schema, required=True))
+
+    def update_existing(
+        self, principal: Principal, dataset_id: int, source: LoadSource, key: Sequence[str]
+    ) -> WriteResult:
+        """Overwrite the rows whose `key` values come again; rows with a new key are ignored."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        with self._write(principal, dataset_id) as writer:
+            return writer.update_existing(source, _key(builtins.list(key), writer.schema, required=True))
+
+    def update_where(
+        self,
+        principal: Principal,
+        dataset_id: int,
+        *,
+        filters: builtins.list[Condition],
+        values: dict[str, Any],
+        first_only: bool = False,
+    ) -> WriteResult:
+        """Set `values` (`{"column": value}`, converted to the column types and bound) on the rows
+        matching every filter, only the first match with `first_only`; one engine transaction."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        if not isinstance(values, dict) or not values:
+            raise InvalidInputError("values", 'an object {"column": value, ...} with at least one column')
+        with self._write(principal, dataset_id) as writer:
+            schema = writer.schema
+            if schema is None or writer.dataset.table_name is None:
+                unknown = next(iter(values))
+                raise InvalidInputError(f"values.{unknown}", f"unknown column {unknown!r}")
+            converted = _converted_values(values, schema)
+            sql = compile_conditions(filters, columns=writer.column_types(), dialect="duckdb")
+            return writer.update_where(Statement.plain(sql), converted, first_only)
+
+    def record_rebuild(self, principal: Principal, dataset_id: int) -> Dataset:
+        """Note that the dataset was just rebuilt from its source query (`last_rebuilt_at`)."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        with self.db.session() as s:
+            dataset = self._get(s, principal, dataset_id)
+            dataset.last_rebuilt_at = utcnow()
+            return dataset
 
     def update_from(
         self, principal: Principal, dataset_id: int, source: LoadSource, key: Sequence[str]
@@ -251,9 +320,16 @@ class DatasetService:
 
     # ----- reads -------------------------------------------------------------------------------
     def read(
-        self, principal: Principal, dataset_id: int, *, version: int | None = None, limit: int | None = None
+        self,
+        principal: Principal,
+        dataset_id: int,
+        *,
+        version: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> pa.RecordBatchReader:
-        """Stream the rows of the current (or a kept) version."""
+        """Stream the rows of the current (or a kept) version in insertion order; `offset` rows are
+        skipped first (pages: `offset=n * limit`)."""
         _require(principal, Action.READ, f"dataset {dataset_id}")
         dataset = self.get(principal, dataset_id)
         table, columns = dataset.table_name, dataset.columns
@@ -263,7 +339,9 @@ class DatasetService:
         if table is None:
             return pa.RecordBatchReader.from_batches(types.schema_of(columns or []), [])
         where = self._row_filter(principal, dataset, columns)
-        return self._tables(principal).read_table(table, where=where, limit=limit)
+        if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int) or offset < 0):
+            raise InvalidInputError("offset", "a non-negative integer")
+        return self._tables(principal).read_table(table, where=where, limit=limit, offset=offset)
 
     def _row_filter(self, principal: Principal, dataset: Dataset, columns: Any) -> Statement | None:
         """The conditions limiting what `principal` may read of `dataset` (team parameters)."""
@@ -271,7 +349,15 @@ class DatasetService:
         if not conditions:
             return None
         column_types = {c["name"]: c["type"] for c in columns or []}
-        return Statement.plain(compile_conditions(conditions, columns=column_types, dialect="duckdb"))
+        kept: builtins.list[Condition] = []
+        for condition in conditions:
+            # Fail closed: a filtered column missing from this version, or no allowed value that
+            # fits the column's type, means no rows rather than an error or every row.
+            values = [v for v in condition.value if _fits(condition.name, v, column_types)]
+            if condition.name not in column_types or not values:
+                return Statement.plain("FALSE")
+            kept.append(Condition(condition.name, condition.op, tuple(values)))
+        return Statement.plain(compile_conditions(kept, columns=column_types, dialect="duckdb"))
 
     # ----- push tokens -------------------------------------------------------------------------
     def push_token(self, principal: Principal, dataset_id: int) -> str:
@@ -354,6 +440,36 @@ class DatasetService:
             raise ConflictError(f"a dataset named {name!r} exists", field="name")
 
 
+def _readable_query(s: Session, principal: Principal, query_id: int) -> Query:
+    """The saved query `query_id` of the caller's organization, if the caller may read it."""
+    if isinstance(query_id, bool) or not isinstance(query_id, int):
+        raise InvalidInputError("source_query_id", "a query id")
+    principal.require(Action.READ, f"query {query_id}")
+    principal.require_query(query_id)
+    query = s.get(Query, query_id)
+    if query is None or query.org_id != principal.org_id:
+        raise NotFoundError("query", query_id)
+    return query
+
+
+def _converted_values(values: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
+    """`values` as Python values of the column types; InvalidInputError names the column that fails."""
+    from openlytics.core.datasets.conversion import column_array
+
+    converted: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in schema.names:
+            raise InvalidInputError(f"values.{name}", f"unknown column {name!r}")
+        arrow_type = schema.field(name).type
+        try:
+            converted[name] = column_array([value], arrow_type, name).to_pylist()[0]
+        except IncompatibleValueError:
+            raise InvalidInputError(
+                f"values.{name}", f"column {name!r}: {value!r} is not a valid {types.name_of(arrow_type)}"
+            ) from None
+    return converted
+
+
 def _require(principal: Principal, action: Action, resource: str) -> None:
     # Query keys reach one query and nothing else; datasets are not theirs to read.
     if principal.is_query_key:
@@ -400,3 +516,14 @@ def _keys_table(columns: builtins.list[str], keys: builtins.list[Any], schema: p
     rows = [k if isinstance(k, builtins.list | tuple) else [k] for k in keys]
     key_schema = pa.schema([schema.field(c) for c in columns])
     return arrays_to_table(columns, rows, key_schema)
+
+
+def _fits(column: str, value: Any, column_types: dict[str, str]) -> bool:
+    """Whether `value` converts to the type of `column` (a team parameter value, say)."""
+    if column not in column_types:
+        return False
+    try:
+        compile_conditions([Condition(column, "==", value)], columns=column_types, dialect="duckdb")
+    except InvalidInputError:
+        return False
+    return True

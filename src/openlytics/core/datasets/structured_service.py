@@ -4,14 +4,19 @@ The SQL is compiled by us from a validated query, so reading a dataset needs REA
 Cached results are keyed by the statement and the warehouse's cache generation (see
 `JobService.run`); the statement carries the dataset's id, its physical table and its own cache
 generation, so a write that swaps the table or bumps either generation makes old results stale.
+
+Row filters (team parameters, see core/teams.py) are ANDed into the query's `where` before it is
+compiled, so they are part of the statement and therefore of the cache key: a result cached for
+one principal is never served to a principal whose filters differ.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from openlytics.core.datasets.structured_model import Condition
 from openlytics.core.datasets.structured_query import (
     DIALECTS,
     RESULT_ORDERS,
@@ -40,6 +45,8 @@ from openlytics.store.models import Dataset, DataSource, Job, QueryResult
 
 #: Finds a dataset the principal may see by id (NotFoundError otherwise); the dataset service's.
 DatasetLookup = Callable[[Principal, int], Dataset]
+#: The conditions limiting the rows of a dataset a principal reads (the team service's).
+RowFilters = Callable[[Principal, Dataset], list[Condition]]
 
 
 class EmptyDatasetError(ConflictError):
@@ -70,10 +77,17 @@ class StructuredResult:
 class StructuredQueryService:
     """Compiles structured queries over datasets and runs them through the job service."""
 
-    def __init__(self, db: Database, jobs: JobService, datasets_lookup: DatasetLookup) -> None:
+    def __init__(
+        self,
+        db: Database,
+        jobs: JobService,
+        datasets_lookup: DatasetLookup,
+        row_filters: RowFilters | None = None,
+    ) -> None:
         self.db = db
         self.jobs = jobs
         self.datasets_lookup = datasets_lookup
+        self.row_filters = row_filters
 
     def plan(
         self,
@@ -98,6 +112,9 @@ class StructuredQueryService:
         dialect = sql_dialect(source.kind)
         if dialect not in DIALECTS:
             raise InvalidInputError("dataset", f"structured queries do not run on {source.kind} sources")
+        filters = self.row_filters(principal, dataset) if self.row_filters else []
+        if filters:
+            query = replace(query, where=(*query.where, *filters))
         compiled = compile_structured_query(
             query,
             table=dataset.table_name,

@@ -173,19 +173,29 @@ class TableWriter:
         """Insert or replace rows by `key`."""
         if self.schema is None or self.dataset.table_name is None:
             return self.append(source)
-        table_name, schema = self.dataset.table_name, self.schema
-        if source.is_file:
-            staged = self.new_table_name() + "_staged"
-            with self._new_table(staged, keep=False):
-                self._load(staged, source, schema, {})
-                reader = self.tables.read_table(staged)
-                inserted, updated = self.tables.upsert_rows(table_name, _with_schema(reader, schema), key)
-        else:
-            conforming = self._conforming(source, schema)
-            inserted, updated = self._guarded(
-                conforming, lambda: self.tables.upsert_rows(table_name, conforming.reader(), key)
-            )
+        table_name = self.dataset.table_name
+        inserted, updated = self._keyed(
+            source, lambda reader: self.tables.upsert_rows(table_name, reader, key)
+        )
         return WriteResult(self._after_change(), inserted=inserted, updated=updated)
+
+    def update_existing(self, source: LoadSource, key: list[str]) -> WriteResult:
+        """Overwrite the rows whose `key` comes again; rows with a key not in the dataset are ignored."""
+        if self.schema is None or self.dataset.table_name is None:
+            return WriteResult(self.dataset)
+        table_name = self.dataset.table_name
+        updated = self._keyed(source, lambda reader: self.tables.update_rows(table_name, reader, key))
+        return WriteResult(self._after_change(), updated=updated)
+
+    def update_where(self, where: Statement, values: Mapping[str, Any], first_only: bool) -> WriteResult:
+        """Set column values (already converted to the column types) on the rows matching a condition."""
+        assert self.dataset.table_name is not None and self.schema is not None
+        schema = self.schema
+        column_types = {name: schema.field(name).type for name in values}
+        updated = self.tables.update_where(
+            self.dataset.table_name, where, values, column_types, first_only=first_only
+        )
+        return WriteResult(self._after_change(), updated=updated)
 
     def delete_keys(self, key: list[str], keys: pa.Table, first_only: bool) -> WriteResult:
         """Delete rows by key values."""
@@ -200,6 +210,18 @@ class TableWriter:
         return WriteResult(self._after_change(), deleted=deleted)
 
     # ----- helpers ---------------------------------------------------------------------------------
+    def _keyed(self, source: LoadSource, run: Any) -> Any:
+        """`run(reader)` over `source` typed like the dataset; files are staged in a table first."""
+        assert self.schema is not None
+        schema = self.schema
+        if source.is_file:
+            staged = self.new_table_name() + "_staged"
+            with self._new_table(staged, keep=False):
+                self._load(staged, source, schema, {})
+                return run(_with_schema(self.tables.read_table(staged), schema))
+        conforming = self._conforming(source, schema)
+        return self._guarded(conforming, lambda: run(conforming.reader()))
+
     def _load(
         self, table: str, source: LoadSource, schema: pa.Schema | None, forced: Mapping[str, pa.DataType]
     ) -> int:

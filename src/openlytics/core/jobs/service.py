@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from openlytics.core.activity import ActivityKind, ActivityLog
 from openlytics.core.errors import (
     InterruptedJobError,
     InvalidInputError,
@@ -56,8 +57,10 @@ class JobService:
         default_timeout: float,
         max_wait: float,
         inline_rows: int,
+        activity: ActivityLog | None = None,
     ) -> None:
         self.db = db
+        self.activity = activity
         self.sources = sources
         self.results = results
         self.events = events
@@ -165,6 +168,7 @@ class JobService:
         assert job is not None
         wait = min(wait, self.max_wait)
         if created:
+            self._record_run(principal, plan)
             with self.events.watch(job.id) as watch:
                 self._submit(job, plan)
                 notified = wait > 0 and watch.event.wait(min(wait, POLL_SECONDS))
@@ -188,6 +192,16 @@ class JobService:
                 return cached, None, False
         job, created = self._job_for(principal, plan, query_hash, encoded)
         return None, job, created
+
+    def _record_run(self, principal: Principal, plan: RunPlan) -> None:
+        if self.activity is not None:
+            self.activity.record(
+                principal.org_id,
+                principal.user_id,
+                ActivityKind.QUERY_RUN,
+                object_type="query",
+                object_id=plan.query_id,
+            )
 
     def _submit(self, job: Job, plan: RunPlan) -> None:
         self.dispatcher.submit(job.id, JobContext(job, plan.source, self._org_uuid(plan.source.org_id)))

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from openlytics.app import Openlytics
+from openlytics.core.activity import ActivityKind
 from openlytics.core.dashboards import PlacedWidget
 from openlytics.core.principal import Principal
 from openlytics.dialects.tonalytica import wire
@@ -76,7 +77,15 @@ def public_dashboard(token: str, request: Request) -> dict[str, Any]:
 def get_dashboard(slug_or_id: str, request: Request, caller: Caller) -> dict[str, Any]:
     """GET dashboards/<slug or id> (`dashboard`, `get_dashboard`): slug first, then id."""
     app = app_of(request)
-    return present.full_dashboard(app, caller, app.dashboards.get(caller, slug_or_id), _base(request, app))
+    detail = app.dashboards.get(caller, slug_or_id)
+    app.activity.record(
+        caller.org_id,
+        caller.user_id,
+        ActivityKind.DASHBOARD_VIEW,
+        object_type="dashboard",
+        object_id=detail.dashboard.id,
+    )
+    return present.full_dashboard(app, caller, detail, _base(request, app))
 
 
 @router.post("/dashboards/{dashboard_id}")
