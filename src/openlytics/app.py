@@ -91,7 +91,7 @@ class Openlytics:
         )
         self.oauth = OAuthService(self.db, token_ttl=timedelta(seconds=settings.oauth_token_ttl_seconds))
         self.queries = QueryService(self.db, self.sources)
-        self.datasets = DatasetService(self.db, self.sources, self.box)
+        self.datasets = DatasetService(self.db, self.sources, self.box, activity=self.activity)
         self.tasks = BackgroundTaskService(self.db)
         self.visualizations = VisualizationService(self.db)
         self.dashboards = DashboardService(self.db)

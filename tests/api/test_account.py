@@ -249,6 +249,7 @@ def test_calls_without_a_user_count_for_the_org_only(server: LiveServer, new_org
         timeout=30,
     )
     assert keyed.status_code == 200, keyed.text
-    assert usage(new_org.admin)["usage"]["api_calls"] == before + 2  # the key's call and this report's
+    # The user activity report, the key's call and this report.
+    assert usage(new_org.admin)["usage"]["api_calls"] == before + 3
     by_user_after = sum(u["api_calls"] for u in user_activity(new_org).values())
     assert by_user_after == by_user_before + 2  # the two admin reports in between; not the key's call

@@ -143,3 +143,27 @@ def test_a_batch_refused_twice_is_dropped(tmp_path: Path) -> None:
     assert log.flush() == 0 and log.pending() == 0
     assert log.dropped == 1
     db.dispose()
+
+
+def test_a_successful_dataset_write_is_logged_and_a_failed_one_is_not(tmp_path: Path) -> None:
+    from openlytics.app import Openlytics
+    from openlytics.core.datasets.load_sources import LoadSource
+    from openlytics.core.errors import InvalidInputError
+    from openlytics.core.principal import Principal
+    from tests.conftest import make_settings
+
+    settings, _ = make_settings(tmp_path / "data", "sqlite", scheduler_enabled=False)
+    app = Openlytics(settings)
+    app.start()
+    try:
+        system = Principal.system(app.identity.organizations()[0].id)
+        dataset = app.datasets.create(system, name="loads", columns=[{"name": "n", "type": "int64"}])
+        app.datasets.append(system, dataset.id, LoadSource.from_rows([{"n": 1}]))
+        with pytest.raises(InvalidInputError):
+            app.datasets.append(system, dataset.id, LoadSource.from_rows([{"n": "not a number"}]))
+        app.activity.flush()
+        with app.db.session() as s:
+            loads = s.scalars(sa.select(ActivityEvent).where(ActivityEvent.kind == "dataset_load")).all()
+        assert [(e.object_type, e.object_id) for e in loads] == [("dataset", dataset.id)]
+    finally:
+        app.stop()

@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from openlytics.core.activity import ActivityKind, ActivityLog
 from openlytics.core.datasets import column_types as types
 from openlytics.core.datasets.load_sources import LoadSource
 from openlytics.core.datasets.structured_query import Condition, compile_conditions
@@ -62,12 +63,19 @@ class DatasetService:
     """Create, load, change, read, version and restore datasets."""
 
     def __init__(
-        self, db: Database, sources: DataSourceService, box: SecretBox, *, keep_versions: int = KEEP_VERSIONS
+        self,
+        db: Database,
+        sources: DataSourceService,
+        box: SecretBox,
+        *,
+        keep_versions: int = KEEP_VERSIONS,
+        activity: ActivityLog | None = None,
     ) -> None:
         self.db = db
         self.sources = sources
         self.box = box
         self.keep_versions = keep_versions
+        self.activity = activity
         # Conditions a caller's reads are limited to (set by the team service: team parameters).
         self.row_filters: RowFilters | None = None
         self._locks: dict[int, threading.Lock] = {}
@@ -389,6 +397,14 @@ class DatasetService:
             writer = self._writer(principal, dataset)
             writer.sweep()
             yield writer
+        if self.activity is not None:  # only writes that succeeded count as loads
+            self.activity.record(
+                principal.org_id,
+                principal.user_id,
+                ActivityKind.DATASET_LOAD,
+                object_type="dataset",
+                object_id=dataset_id,
+            )
 
     def _writer(self, principal: Principal, dataset: Dataset) -> TableWriter:
         return TableWriter(
