@@ -548,3 +548,197 @@ class TeamMember(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ----- event pipelines (issue 6; see docs/pipeline.md) ---------------------------------------------
+class PipelineInput(IdentifiedMixin, Base):
+    """A source of events: a webhook, a file drop, a database table read incrementally, or the
+    stored configuration of a vendor source this server cannot reach."""
+
+    __tablename__ = "pipeline_inputs"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(40))  # upper case: REST, FILE, POSTGRESQL, MYSQL, S3, ...
+    # The configuration as shown (secrets masked); the secret values are in `secrets_encrypted`.
+    configuration: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secrets_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    # REST inputs: the token in the webhook URL (shown in the configuration, so encrypted).
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    token_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    sleep_seconds: Mapped[float] = mapped_column(Float, default=60.0)
+    # Where a polling input is (the last value of the increasing column, the files already read).
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    validated: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_run_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class EventType(IdentifiedMixin, Base):
+    """A kind of event with the superset of its fields and how they map onto an output table."""
+
+    __tablename__ = "event_types"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_event_types_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    input_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pipeline_inputs.id", ondelete="SET NULL"), default=None
+    )
+    state: Mapped[str] = mapped_column(String(20), default="UNMAPPED")  # MAPPED, UNMAPPED, DISCARDED
+    mapping_mode: Mapped[str | None] = mapped_column(String(20), default=None)  # None: the default
+    is_discarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    schema_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    table_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The field tree: [{"fieldName", "fields": [...], "mapping": {...} | None, "types": [...]}].
+    fields: Mapped[list[Any]] = mapped_column(default=list)
+    auto_mapping_error: Mapped[str | None] = mapped_column(Text, default=None)
+    consolidation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL"), default=None
+    )
+
+
+class CodeModule(IdentifiedMixin, Base):
+    """A named Python module of an organization's Code Engine (`main` holds `transform(event)`)."""
+
+    __tablename__ = "code_modules"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_code_modules_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    code: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(20), default="PYTHON")
+
+
+class PipelineSecret(IdentifiedMixin, Base):
+    """A secret value transforms can read (`secrets["name"]`); its value is never shown."""
+
+    __tablename__ = "pipeline_secrets"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_pipeline_secrets_org_name"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    value_encrypted: Mapped[str] = mapped_column(Text)
+
+
+class RestreamEvent(Base):
+    """An event that could not be loaded (transform error, unmapped, type mismatch), kept for restream."""
+
+    __tablename__ = "restream_events"
+    __table_args__ = (Index("ix_restream_events_org_id_id", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    input_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_inputs.id", ondelete="SET NULL"))
+    event_type: Mapped[str | None] = mapped_column(String(255), default=None)
+    status: Mapped[str] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    event: Mapped[str] = mapped_column(Text)  # the event as it entered the pipeline, JSON
+    byte_size: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventSample(Base):
+    """A recent event per (event type, status), for the mapper and transform tests (a few kept)."""
+
+    __tablename__ = "event_samples"
+    __table_args__ = (Index("ix_event_samples_org_type_status", "org_id", "event_type", "status"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    input_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_inputs.id", ondelete="SET NULL"))
+    event_type: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    event: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventStatusCount(Base):
+    """How many events of an event type ended with each status (samples/stats)."""
+
+    __tablename__ = "event_status_counts"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(255), primary_key=True)
+    status: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PipelineMinute(Base):
+    """One minute of an organization's pipeline, per node: the counters the metrics are drawn from.
+
+    `node` is "pipeline" for the whole, or "input:<id>" / "output" / "restream" for per-node
+    throughput. Latencies keep a mergeable histogram (bucket upper bound in ms -> count).
+    """
+
+    __tablename__ = "pipeline_minutes"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(60), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    incoming: Mapped[int] = mapped_column(BigInteger, default=0)
+    loaded: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    unmapped: Mapped[int] = mapped_column(BigInteger, default=0)
+    ignored: Mapped[int] = mapped_column(BigInteger, default=0)
+    restreamed: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_sum_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_max_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_histogram: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    in_pipeline: Mapped[int] = mapped_column(BigInteger, default=0)  # gauge: last value seen
+    in_transit: Mapped[int] = mapped_column(BigInteger, default=0)  # gauge: restream queue
+
+
+class PipelineNotification(IdentifiedMixin, Base):
+    """Something the pipeline wants people to know: a load, an error, an input failing."""
+
+    __tablename__ = "pipeline_notifications"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(20), default="info")  # info, warning, error
+    message: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    aggregated_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PipelineOutput(IdentifiedMixin, Base):
+    """Where mapped events load: the organization's warehouse (default) or an external database."""
+
+    __tablename__ = "pipeline_outputs"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(20))  # REDSHIFT (also the warehouse), SNOWFLAKE, BIGQUERY
+    configuration: Mapped[dict[str, Any]] = mapped_column(default=dict)  # secrets masked
+    secrets_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    validated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PipelineSettings(Base):
+    """An organization's pipeline settings: default mapping mode, e-mail digests, S3 retention."""
+
+    __tablename__ = "pipeline_settings"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    mapping_mode: Mapped[str] = mapped_column(String(20), default="AUTO_MAP")
+    email_notifications: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    s3_retention: Mapped[dict[str, Any]] = mapped_column(default=dict)  # secrets masked
+    s3_retention_secrets_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    restream_streaming: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
