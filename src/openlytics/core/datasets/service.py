@@ -267,6 +267,43 @@ class DatasetService:
             sql = compile_conditions(filters, columns=writer.column_types(), dialect="duckdb")
             return writer.update_where(Statement.plain(sql), converted, first_only)
 
+    def add_columns(
+        self, principal: Principal, dataset_id: int, columns: builtins.list[dict[str, Any]]
+    ) -> Dataset:
+        """Add columns (`[{"name", "type"}]`) to the current table in place, NULL in existing rows;
+        the version stays the same. A dataset without a table yet gets one with these columns."""
+        _require(principal, Action.WRITE, f"dataset {dataset_id}")
+        if not isinstance(columns, builtins.list):
+            raise InvalidInputError("columns", 'a list of {"name", "type"} objects')
+        if not columns:
+            return self.get(principal, dataset_id)
+        added = types.schema_of(columns)
+        with self._locked(dataset_id):
+            with self.db.session() as s:
+                dataset = self._get(s, principal, dataset_id)
+            clash = [c["name"] for c in dataset.columns if c["name"] in added.names]
+            if clash:
+                raise InvalidInputError("columns", f"column {clash[0]!r} exists")
+            writer = self._writer(principal, dataset)
+            if dataset.table_name is None:
+                schema = types.schema_of([*dataset.columns, *types.columns_of(added)])
+                table = writer.new_table_name()
+                writer.tables.create_table(table, schema)
+                return writer.commit_version(table, schema, 0, "add columns").dataset
+            writer.tables.add_columns(dataset.table_name, added, view=dataset.name)
+            with self.db.session() as s:
+                current = self._get(s, principal, dataset_id)
+                current.columns = [*current.columns, *types.columns_of(added)]
+                version = s.scalar(
+                    select(DatasetVersion).where(
+                        DatasetVersion.dataset_id == current.id, DatasetVersion.version == current.version
+                    )
+                )
+                if version is not None:
+                    version.columns = builtins.list(current.columns)
+                TableWriter._bump_caches(s, current)
+                return current
+
     def record_rebuild(self, principal: Principal, dataset_id: int) -> Dataset:
         """Note that the dataset was just rebuilt from its source query (`last_rebuilt_at`)."""
         _require(principal, Action.WRITE, f"dataset {dataset_id}")
@@ -361,10 +398,12 @@ class DatasetService:
         for condition in conditions:
             # Fail closed: a filtered column missing from this version, or no allowed value that
             # fits the column's type, means no rows rather than an error or every row.
-            values = [v for v in condition.value if _fits(condition.name, v, column_types)]
+            many = isinstance(condition.value, tuple | list)
+            candidates = list(condition.value) if many else [condition.value]
+            values = [v for v in candidates if _fits(condition.name, v, column_types)]
             if condition.name not in column_types or not values:
                 return Statement.plain("FALSE")
-            kept.append(Condition(condition.name, condition.op, tuple(values)))
+            kept.append(Condition(condition.name, condition.op, tuple(values) if many else values[0]))
         return Statement.plain(compile_conditions(kept, columns=column_types, dialect="duckdb"))
 
     # ----- push tokens -------------------------------------------------------------------------
