@@ -27,6 +27,19 @@ from openlytics.core.jobs.retention import Purged, purge_expired
 from openlytics.core.jobs.runner import JobRunner
 from openlytics.core.notifications import DestinationService, Sender, SmtpConfig
 from openlytics.core.oauth import OAuthService, is_access_token
+from openlytics.core.pipeline.code_engine import CodeEngine
+from openlytics.core.pipeline.event_types import EventTypeService
+from openlytics.core.pipeline.inputs import InputService
+from openlytics.core.pipeline.metrics import PipelineMetrics
+from openlytics.core.pipeline.notifications import PipelineNotifications
+from openlytics.core.pipeline.output_tables import OutputTables
+from openlytics.core.pipeline.outputs import OutputService
+from openlytics.core.pipeline.processor import PipelineProcessor
+from openlytics.core.pipeline.restream import RestreamQueue
+from openlytics.core.pipeline.samples import SampleStore
+from openlytics.core.pipeline.scheduled_queries import ScheduledQueries
+from openlytics.core.pipeline.settings import PipelineSettingsService
+from openlytics.core.pipeline.spool import IncomingSpool
 from openlytics.core.principal import Principal
 from openlytics.core.public_links import PublicLinkService
 from openlytics.core.queries import QueryService
@@ -43,7 +56,9 @@ from openlytics.engines.base import SourceEngine
 from openlytics.engines.registry import EnginePool, open_engine
 from openlytics.results.store import ResultStore
 from openlytics.runtime.executor import Executor, LocalExecutor
+from openlytics.runtime.input_poller import InputPoller
 from openlytics.runtime.maintenance import Maintenance
+from openlytics.runtime.pipeline_worker import PipelineWorker
 from openlytics.runtime.sandbox import Limits, Sandbox
 from openlytics.runtime.scheduler import Scheduler
 from openlytics.settings import Settings
@@ -157,6 +172,16 @@ class Openlytics:
         self.schedules = ScheduleService(self.db, known_kinds=lambda: set(SCHEDULE_KINDS))
         scripts = settings.scripts
         self.sandbox = Sandbox(hidden_paths=[settings.data_dir, *scripts.hidden_paths], user=scripts.user)
+        self.code_engine = CodeEngine(
+            self.db,
+            self.box,
+            self.sandbox,
+            limits=Limits(
+                cpu_seconds=scripts.cpu_seconds,
+                wall_seconds=scripts.wall_seconds,
+                memory_mb=scripts.memory_mb,
+            ),
+        )
         self.scripts = ScriptService(
             self.db,
             self.identity,
@@ -171,6 +196,7 @@ class Openlytics:
             workers=scripts.workers,
             activity=self.activity,
         )
+        self.pipeline_settings = PipelineSettingsService(self.db, self.box)
         self.account = AccountService(
             self.db, self.activity, self.sources, limits=lambda: settings.limits.model_dump()
         )
@@ -183,8 +209,57 @@ class Openlytics:
             },
             poll_seconds=settings.scheduler_poll_seconds,
         )
+        self.pipeline_outputs = OutputService(self.db, self.box, self.datasets)
+        self.output_tables = OutputTables(self.pipeline_outputs, self.datasets, self.db)
+        self.scheduled_queries = ScheduledQueries(
+            self.db, self.queries, self.schedules, self.scheduler, self.pipeline_outputs
+        )
+        self._build_pipeline_engine()
         self.maintenance = Maintenance(self.purge, interval=settings.maintenance_interval_seconds)
         self.bootstrapped: NewOrganization | None = None
+
+    def _build_pipeline_engine(self) -> None:
+        """The pipeline's spool, event types, restream queue, samples, metrics and worker."""
+        self.pipeline_spool = IncomingSpool(self.settings.data_dir.resolve() / "pipeline")
+        self.event_types = EventTypeService(self.db, default_schema=self.pipeline_outputs.default_schema)
+        self.restream = RestreamQueue(self.db, self.pipeline_spool)
+        self.pipeline_samples = SampleStore(self.db)
+        self.event_types.on_deleted.append(self.pipeline_samples.delete_event_type)
+        self.pipeline_metrics = PipelineMetrics(self.db)
+        self.pipeline_metrics.live_gauges = lambda org_id: (
+            self.pipeline_spool.pending(org_id),
+            self.restream.size_of(org_id)[0],
+        )
+        self.restream.on_restreamed.append(
+            lambda org_id, n: self.pipeline_metrics.record(org_id, "restream", incoming=n, restreamed=n)
+        )
+        self.restream.on_restreamed.append(
+            lambda org_id, n: self.pipeline_metrics.record(org_id, "pipeline", restreamed=n)
+        )
+        self.pipeline_notifications = PipelineNotifications(self.db)
+        self.pipeline_processor = PipelineProcessor(
+            self.db,
+            spool=self.pipeline_spool,
+            event_types=self.event_types,
+            transform=self.code_engine.transform_batch,
+            sink_for=self.pipeline_outputs.sink,
+            default_schema=self.pipeline_outputs.default_schema,
+            restream=self.restream,
+            samples=self.pipeline_samples,
+            metrics=self.pipeline_metrics,
+            notifications=self.pipeline_notifications,
+        )
+        self.pipeline_worker = PipelineWorker(self.pipeline_spool, self.pipeline_processor)
+        self.pipeline_inputs = InputService(
+            self.db,
+            self.box,
+            self.pipeline_spool,
+            notify=self.pipeline_notifications.notify,
+            allowed_file_dirs=self.settings.allowed_file_dirs,
+            uploads_dir=self.settings.data_dir.resolve() / "uploads",
+            webhook_url=lambda token: f"{self.settings.public_url.rstrip('/')}/alooma/inputs/rest/{token}",
+        )
+        self.input_poller = InputPoller(self.pipeline_inputs.poll_due)
 
     def _open_engine(self, kind: str, url: str | None, warehouse_file: Path | None) -> SourceEngine:
         return open_engine(kind, url, warehouse_file=warehouse_file, settings=self.settings)
@@ -258,18 +333,23 @@ class Openlytics:
             )
         if s.scheduler_enabled:
             self.scheduler.start()
+            self.input_poller.start()
         self.maintenance.start()
         self.activity.start()
+        self.pipeline_worker.start()
 
     def stop(self) -> None:
         """Stop the scheduler and executor and close engines and connections."""
         self.scheduler.stop()
+        self.input_poller.stop()
         self.maintenance.stop()
+        self.pipeline_worker.stop()
         self.scripts.close()
         self.runner.interrupt_all("shutdown")
         self.executor.shutdown(wait=True)
         self.activity.close()
         self.alerts.close()
+        self.pipeline_outputs.close()
         self.tasks.close()
         self.engines.close_all()
         self.db.dispose()

@@ -32,7 +32,7 @@ from openlytics.api.routers import (
     visualizations,
 )
 from openlytics.app import Openlytics
-from openlytics.dialects import DIALECT_PREFIXES, clicdata, serenytics, tonalytica
+from openlytics.dialects import DIALECT_PREFIXES, alooma, clicdata, serenytics, tonalytica
 from openlytics.dialects.unimplemented import unimplemented_router
 from openlytics.settings import Settings
 from openlytics.web import public_pages
@@ -98,6 +98,7 @@ def create_app(
             tonalytica.CAPABILITIES.prefix: tonalytica.format_error,
             serenytics.CAPABILITIES.prefix: serenytics.format_error,
             clicdata.CAPABILITIES.prefix: clicdata.format_error,
+            alooma.CAPABILITIES.prefix: alooma.format_error,
         },
     )
 
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)
     app.include_router(serenytics.build_router(), prefix=serenytics.CAPABILITIES.prefix)
     app.include_router(clicdata.build_router(), prefix=clicdata.CAPABILITIES.prefix)
+    app.include_router(alooma.build_router(), prefix=alooma.CAPABILITIES.prefix)
     app.include_router(public_pages.router)
     for vendor, prefix in DIALECT_PREFIXES.items():
         app.include_router(unimplemented_router(vendor), prefix=prefix)

@@ -258,6 +258,11 @@ class WarehouseTables(ABC):
         `first_only`), rows staying where they are; how many."""
 
     @abstractmethod
+    def add_columns(self, table: str, schema: pa.Schema, *, view: str | None = None) -> None:
+        """Add the columns of `schema` to `table` (existing rows get NULL) and, when given, point
+        `view` at the table again so it shows them; one transaction."""
+
+    @abstractmethod
     def point_view(self, view: str, table: str) -> None:
         """Create or replace the view `view` as every column of `table`."""
 

@@ -242,6 +242,18 @@ class DuckDBWarehouseTables(WarehouseTables):
         with self._transaction() as cursor:
             return _count(cursor.execute(sql, params or None))
 
+    def add_columns(self, table: str, schema: pa.Schema, *, view: str | None = None) -> None:
+        """ALTER TABLE ... ADD COLUMN for each field (NULL in existing rows), and the view re-pointed,
+        in one transaction: a failure leaves the table and the view as they were."""
+        target = quote_identifier(table)
+        with self._transaction() as cursor:
+            for f in schema:
+                cursor.execute(
+                    f"ALTER TABLE {target} ADD COLUMN {quote_identifier(f.name)} {_write_type(f.type)}"
+                )
+            if view is not None:
+                cursor.execute(f"CREATE OR REPLACE VIEW {quote_identifier(view)} AS SELECT * FROM {target}")
+
     # ----- names ----------------------------------------------------------------------------------
     def point_view(self, view: str, table: str) -> None:
         """Create or replace the view `view` over `table`."""

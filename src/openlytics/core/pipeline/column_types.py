@@ -81,20 +81,31 @@ def column_type(
 
 def infer(values: Iterable[Any]) -> str:
     """The narrowest dataset type holding every non-null value (string when they disagree)."""
-    seen: set[str] = set()
-    for value in values:
-        if value is None:
-            continue
-        seen.add(value_type(value))
+    return common_type({value_type(value) for value in values if value is not None})
+
+
+def common_type(seen: set[str]) -> str:
+    """The narrowest dataset type holding values of all the `seen` dataset types."""
     if not seen:
         return "string"
     if len(seen) == 1:
-        return seen.pop()
-    if seen <= {"int64", "float64"}:
+        return next(iter(seen))
+    if seen <= {"int64", "int32", "float32", "float64"}:
         return "float64"
     if seen <= {"date", "datetime"}:
         return "datetime"
     return "string"
+
+
+def holds(column: str, value: str) -> bool:
+    """Whether a column of dataset type `column` can hold values of dataset type `value`."""
+    if column == value or column == "string":
+        return True
+    if column in ("float64", "float32"):
+        return value in ("int64", "int32", "float32", "float64")
+    if column == "int64":
+        return value == "int32"
+    return column == "datetime" and value == "date"
 
 
 def value_type(value: Any) -> str:

@@ -1,0 +1,354 @@
+"""The pipeline processor: one micro-batch of an organization's events, from transform to load.
+
+For each event (docs/pipeline.md, "The path of an event" and "Engine"):
+
+1. not a JSON object -> INVALID_JSON; the transform: an error -> TRANSFORM_ERROR, None -> DROP
+   (a transform that fails as a whole fails every event of the batch);
+2. its event type: `_metadata.event_type` of the transformed event, else `_metadata.input_label`,
+   else "default";
+3. `EventTypeService.observe` merges its fields (AUTO_MAP maps new ones);
+4. discarded type -> DISCARDED; a type without table -> NEW_TYPE for the first event of a type
+   created by this batch, else NO_MAPPING; mapped -> `mapping.map_events` (TYPE_MISMATCH,
+   UNMAPPED_FIELDS in STRICT); no mapped column -> NO_MAPPED_FIELDS;
+5. the sink creates the table or adds the missing mapped columns and loads the rows (all or none):
+   VALID, or LOAD_ERROR for every row of that table;
+6. restreamed statuses go to the restream queue with the event as it entered; then samples,
+   status counts, minute metrics and one notification per (event type, failing status).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from openlytics.core.pipeline.event_types import METADATA_FIELD, EventTypeService
+from openlytics.core.pipeline.mapping import columns_of, map_events
+from openlytics.core.pipeline.metrics import PIPELINE, PipelineMetrics
+from openlytics.core.pipeline.notifications import PipelineNotifications
+from openlytics.core.pipeline.restream import RestreamItem, RestreamQueue, received_at
+from openlytics.core.pipeline.samples import KEEP as SAMPLES_KEPT
+from openlytics.core.pipeline.samples import RESTREAMED, Sample, SampleStore
+from openlytics.core.pipeline.spool import IncomingSpool, SpooledBatch, dumps, loads
+from openlytics.store.db import Database
+from openlytics.store.models import PipelineInput
+from openlytics.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVENT_TYPE = "default"
+UNMAPPED = frozenset({"NO_MAPPING", "NEW_TYPE", "UNMAPPED_FIELDS", "NO_MAPPED_FIELDS"})
+IGNORED = frozenset({"DROP", "DISCARDED"})
+ERRORS = frozenset({"TRANSFORM_ERROR", "TYPE_MISMATCH", "LOAD_ERROR", "INVALID_JSON"})
+
+
+class TransformOutcome(Protocol):
+    """What a transform made of one event (the Code Engine's TransformResult)."""
+
+    @property
+    def event(self) -> dict[str, Any] | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+class TableSink(Protocol):
+    """The part of an output's Sink the processor uses."""
+
+    def table_columns(self, schema: str | None, table: str) -> dict[str, str] | None: ...
+
+    def create_table(self, schema: str | None, table: str, columns: list[tuple[str, str]]) -> None: ...
+
+    def add_columns(self, schema: str | None, table: str, columns: list[tuple[str, str]]) -> None: ...
+
+    def load(self, schema: str | None, table: str, data: pa.Table) -> int: ...
+
+
+Transform = Callable[[int, list[dict[str, Any]]], Sequence[TransformOutcome]]
+
+
+@dataclass
+class BatchOutcome:
+    """What became of a batch: events per status, rows loaded per table, latency (ms)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    loaded: dict[str, int] = field(default_factory=dict)
+    latency_count: int = 0
+    latency_avg_ms: float = 0.0
+    latency_max_ms: float = 0.0
+
+    @property
+    def total(self) -> int:
+        """Events accounted for."""
+        return sum(self.counts.values())
+
+
+@dataclass
+class _Event:
+    original: Any
+    raw: bytes  # the event as it entered, serialized before the transform could change it
+    event: Any = None
+    event_type: str = DEFAULT_EVENT_TYPE
+    status: str | None = None
+    error: str | None = None
+    input_id: int | None = None
+
+
+class PipelineProcessor:
+    """Runs micro-batches of events through transform, mapping and load (module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        spool: IncomingSpool,
+        event_types: EventTypeService,
+        transform: Transform,
+        sink_for: Callable[[int], TableSink],
+        default_schema: Callable[[int], str | None],
+        restream: RestreamQueue,
+        samples: SampleStore,
+        metrics: PipelineMetrics,
+        notifications: PipelineNotifications,
+    ) -> None:
+        self.db = db
+        self.spool = spool
+        self.event_types = event_types
+        self.transform = transform
+        self.sink_for = sink_for
+        self.default_schema = default_schema
+        self.restream = restream
+        self.samples = samples
+        self.metrics = metrics
+        self.notifications = notifications
+
+    def process_batch(self, batch: SpooledBatch) -> BatchOutcome:
+        """Process a claimed batch and ack it; released back to the spool if processing fails."""
+        try:
+            outcome = self.process_events(batch.org_id, batch.events)
+        except BaseException:
+            self.spool.release(batch)
+            raise
+        self.spool.ack(batch)
+        return outcome
+
+    def process_events(self, org_id: int, events: Sequence[Any]) -> BatchOutcome:
+        """Run events through the pipeline; every event ends with exactly one status."""
+        items = [_Event(original=e, raw=dumps(e), input_id=_input_id(e)) for e in events]
+        self._check_inputs(org_id, items)
+        self._transform(org_id, items)
+        outcome = BatchOutcome()
+        latencies: list[float] = []
+        groups: dict[str, list[_Event]] = {}
+        for item in items:
+            if item.status is None:
+                groups.setdefault(item.event_type, []).append(item)
+        for name, group in groups.items():
+            self._process_type(org_id, name, group, outcome, latencies)
+        self._record(org_id, items, outcome, latencies)
+        return outcome
+
+    # ----- steps -------------------------------------------------------------------------------
+    def _check_inputs(self, org_id: int, items: list[_Event]) -> None:
+        """Forget input ids that name no input of the organization (deleted since)."""
+        wanted = {item.input_id for item in items if item.input_id is not None}
+        if not wanted:
+            return
+        with self.db.session() as s:
+            found = set(
+                s.scalars(
+                    select(PipelineInput.id).where(
+                        PipelineInput.org_id == org_id, PipelineInput.id.in_(wanted)
+                    )
+                )
+            )
+        for item in items:
+            if item.input_id is not None and item.input_id not in found:
+                item.input_id = None
+
+    def _transform(self, org_id: int, items: list[_Event]) -> None:
+        valid = [item for item in items if isinstance(item.original, dict)]
+        for item in items:
+            if not isinstance(item.original, dict):
+                item.status, item.error = "INVALID_JSON", "not a JSON object"
+        if not valid:
+            return
+        try:
+            results = list(self.transform(org_id, [item.original for item in valid]))
+            if len(results) != len(valid):
+                raise RuntimeError(f"the transform returned {len(results)} results for {len(valid)} events")
+        except Exception as exc:  # noqa: BLE001 - a broken transform fails its events, never the batch
+            for item in valid:
+                item.status, item.error = "TRANSFORM_ERROR", f"{type(exc).__name__}: {exc}"
+                item.event_type = _type_of(item.original)
+            return
+        for item, result in zip(valid, results, strict=True):
+            item.event_type = _type_of(item.original)
+            if result.error is not None:
+                item.status, item.error = "TRANSFORM_ERROR", result.error
+            elif result.event is None:
+                item.status = "DROP"
+            elif not isinstance(result.event, dict):
+                item.status, item.error = "TRANSFORM_ERROR", "the transform did not return a dict"
+            else:
+                item.event = result.event
+                item.event_type = _type_of(result.event)
+
+    def _process_type(
+        self, org_id: int, name: str, group: list[_Event], outcome: BatchOutcome, latencies: list[float]
+    ) -> None:
+        existed = self.event_types.find(org_id, name) is not None
+        event_type = self.event_types.observe(
+            org_id, name, [item.event for item in group], input_id=group[0].input_id
+        )
+        if event_type.is_discarded:
+            _set(group, "DISCARDED")
+            return
+        if not event_type.table_name:
+            _set(group, "NO_MAPPING", f"event type {name} is not mapped")
+            if not existed:
+                group[0].status = "NEW_TYPE"
+            return
+        if not columns_of(event_type.fields or []):
+            _set(group, "NO_MAPPED_FIELDS", f"event type {name} maps no field")
+            return
+        mode = self.event_types.effective_mode(event_type)
+        rows = map_events(event_type.fields or [], [item.event for item in group], mode)
+        for reject in rows.rejects:
+            group[reject.index].status, group[reject.index].error = reject.status, reject.error
+        loading = [group[i] for i in rows.indices]
+        if not loading:
+            return
+        schema: str | None = event_type.schema_name
+        table = event_type.table_name
+        columns = [(c.name, c.dataset_type) for c in columns_of(event_type.fields or [])]
+        try:
+            schema = schema or self.default_schema(org_id)
+            sink = self.sink_for(org_id)
+            present = sink.table_columns(schema, table)
+            if present is None:
+                sink.create_table(schema, table, columns)
+            else:
+                known = {c.lower() for c in present}
+                if missing := [c for c in columns if c[0].lower() not in known]:
+                    sink.add_columns(schema, table, missing)
+            sink.load(schema, table, rows.table)
+        except Exception as exc:  # noqa: BLE001 - any failure of the output restreams the rows
+            log.warning("pipeline load of %s.%s failed: %s", schema, table, exc)
+            _set(loading, "LOAD_ERROR", f"{type(exc).__name__}: {exc}")
+            return
+        committed = utcnow()
+        _set(loading, "VALID")
+        key = f"{schema}.{table}" if schema else table
+        outcome.loaded[key] = outcome.loaded.get(key, 0) + len(loading)
+        for item in loading:
+            start = received_at(item.original)
+            if start is not None:
+                latencies.append(max(0.0, (committed - start).total_seconds() * 1000))
+
+    def _record(
+        self, org_id: int, items: list[_Event], outcome: BatchOutcome, latencies: list[float]
+    ) -> None:
+        started = time.monotonic()
+        for item in items:
+            assert item.status is not None, "every event ends with a status"
+            outcome.counts[item.status] += 1
+        restreamed = [
+            RestreamItem(loads(item.raw), item.status or "", item.error, item.event_type, item.input_id)
+            for item in items
+            if item.status in RESTREAMED
+        ]
+        self.restream.add(org_id, restreamed)
+        newest: dict[tuple[str, str], list[_Event]] = {}
+        for item in items:
+            newest.setdefault((item.event_type, item.status or ""), []).append(item)
+        self.samples.record(
+            org_id,
+            [
+                Sample(i.event_type, i.status or "", loads(i.raw), i.error, i.input_id)
+                for group in newest.values()
+                for i in group[-SAMPLES_KEPT:]
+            ],
+        )
+        self.samples.count(org_id, Counter((i.event_type, i.status or "") for i in items))
+        if latencies:
+            outcome.latency_count = len(latencies)
+            outcome.latency_avg_ms = sum(latencies) / len(latencies)
+            outcome.latency_max_ms = max(latencies)
+        self._record_metrics(org_id, items, outcome, latencies)
+        self._notify(org_id, items)
+        log.debug("pipeline batch of %d events recorded in %.3f s", len(items), time.monotonic() - started)
+
+    def _record_metrics(
+        self, org_id: int, items: list[_Event], outcome: BatchOutcome, latencies: list[float]
+    ) -> None:
+        counts = outcome.counts
+        size = sum(len(item.raw) for item in items)
+        self.metrics.record(
+            org_id,
+            PIPELINE,
+            incoming=len(items),
+            loaded=counts["VALID"],
+            errors=sum(counts[s] for s in ERRORS),
+            unmapped=sum(counts[s] for s in UNMAPPED),
+            ignored=sum(counts[s] for s in IGNORED),
+            bytes_total=size,
+            latencies_ms=latencies,
+            in_pipeline=self.spool.pending(org_id),
+            in_transit=self.restream.size_of(org_id)[0],
+        )
+        per_input = Counter(item.input_id for item in items if item.input_id is not None)
+        for input_id, n in per_input.items():
+            self.metrics.record(org_id, f"input:{input_id}", incoming=n)
+        if counts["VALID"]:
+            self.metrics.record(org_id, "output", incoming=counts["VALID"], latencies_ms=latencies)
+
+    def _notify(self, org_id: int, items: list[_Event]) -> None:
+        failures: dict[tuple[str, str], list[_Event]] = {}
+        for item in items:
+            if item.status in ERRORS or item.status in UNMAPPED:
+                failures.setdefault((item.event_type, item.status or ""), []).append(item)
+        for (event_type, status), group in failures.items():
+            restreamed = status in RESTREAMED
+            self.notifications.notify(
+                org_id,
+                status,
+                "error" if status in ERRORS else "warning",
+                f"Events of type {event_type} could not be loaded ({status})"
+                + ("; they wait in the restream queue" if restreamed else ""),
+                description=group[0].error,
+                params={"eventType": event_type, "status": status, "count": len(group)},
+            )
+
+
+def _set(items: list[_Event], status: str, error: str | None = None) -> None:
+    for item in items:
+        item.status, item.error = status, error
+
+
+def _metadata(event: Any) -> dict[str, Any]:
+    metadata = event.get(METADATA_FIELD) if isinstance(event, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _type_of(event: Any) -> str:
+    metadata = _metadata(event)
+    for key in ("event_type", "input_label"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return value[:255]
+    return DEFAULT_EVENT_TYPE
+
+
+def _input_id(event: Any) -> int | None:
+    value = _metadata(event).get("input_id")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
