@@ -257,7 +257,8 @@ class Openlytics:
             notify=self.pipeline_notifications.notify,
             allowed_file_dirs=self.settings.allowed_file_dirs,
             uploads_dir=self.settings.data_dir.resolve() / "uploads",
-            webhook_url=lambda token: f"{self.settings.public_url.rstrip('/')}/alooma/inputs/rest/{token}",
+            # The webhook's URL is the dialect's (it serves the webhook): it sets `webhook_url`.
+            on_appended=lambda _org_id: self.pipeline_worker.wake(),
         )
         self.input_poller = InputPoller(self.pipeline_inputs.poll_due)
 

@@ -22,6 +22,7 @@ from openlytics.api.routers import (
     datasets,
     identity,
     oauth_clients,
+    pipeline,
     queries,
     runs,
     schedules,
@@ -67,6 +68,8 @@ def create_app(
     # Scripts get what the vendor clients read inside them (params.json, API domain).
     if serenytics.script_environment not in core.scripts.contributors:
         core.scripts.contributors.append(serenytics.script_environment)
+    # REST inputs show the address of the webhook the alooma dialect serves.
+    alooma.install(core)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -128,6 +131,7 @@ def create_app(
         visualizations,
         alerts,
         account,
+        pipeline,
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
     app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)

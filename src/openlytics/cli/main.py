@@ -12,6 +12,7 @@ from openlytics.cli import (
     datasets,
     jobs,
     oauth_clients,
+    pipeline,
     queries,
     query_run,
     schedules,
@@ -44,6 +45,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(scripts.app, name="scripts")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(pipeline.app, name="pipeline")
 app.command("gdpr-scrub")(utilities.gdpr_scrub)
 app.command("find-tables")(utilities.find_tables)
 app.command("clone-dashboard")(utilities.clone_dashboard)

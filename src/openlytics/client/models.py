@@ -1016,3 +1016,375 @@ class DashboardActivity:
             last_viewed=parse_time(data.get("last_viewed")),
             raw=data,
         )
+
+
+# ----- event pipelines ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PipelineInput:
+    """A source of events: a REST webhook, a file drop, a database table, or a stored vendor source."""
+
+    id: int
+    uuid: str
+    name: str
+    type: str
+    configuration: JSON
+    webhook_url: str | None
+    paused: bool
+    sleep_seconds: float
+    status: str
+    error_message: str | None
+    error_count: int
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    deleted_at: datetime | None
+    created_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def token(self) -> str | None:
+        """A REST input's webhook token."""
+        token = self.configuration.get("token")
+        return str(token) if token is not None else None
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            type=data.get("type", ""),
+            configuration=dict(data.get("configuration") or {}),
+            webhook_url=data.get("webhook_url"),
+            paused=bool(data.get("paused")),
+            sleep_seconds=float(data.get("sleep_seconds") or 0),
+            status=data.get("status", ""),
+            error_message=data.get("error_message"),
+            error_count=int(data.get("error_count") or 0),
+            last_run_at=parse_time(data.get("last_run_at")),
+            last_success_at=parse_time(data.get("last_success_at")),
+            deleted_at=parse_time(data.get("deleted_at")),
+            created_at=parse_time(data.get("created_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class EventType:
+    """A kind of event: its field tree (`fields`, in the mapping document's shape) and where it loads."""
+
+    id: int
+    name: str
+    state: str  # MAPPED, UNMAPPED, DISCARDED
+    mapping_mode: str
+    using_default_mapping_mode: bool
+    input_id: int | None
+    input_name: str | None
+    table_name: str | None
+    schema: str | None
+    is_discarded: bool
+    auto_mapping_error: str | None
+    fields: list[JSON]
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def field_names(self) -> list[str]:
+        """The top-level field names."""
+        return [str(f.get("fieldName")) for f in self.fields]
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data.get("id") or 0,
+            name=data["name"],
+            state=data.get("state", ""),
+            mapping_mode=data.get("mapping_mode", ""),
+            using_default_mapping_mode=bool(data.get("using_default_mapping_mode")),
+            input_id=data.get("input_id"),
+            input_name=data.get("input_name"),
+            table_name=data.get("table_name"),
+            schema=data.get("schema"),
+            is_discarded=bool(data.get("is_discarded")),
+            auto_mapping_error=data.get("auto_mapping_error"),
+            fields=list(data.get("fields") or []),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class CodeModule:
+    """A Python module of the Code Engine; `main` defines `transform(event)`."""
+
+    name: str
+    code: str
+    is_default: bool
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            name=data["name"],
+            code=data.get("code") or "",
+            is_default=bool(data.get("is_default")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class TransformTest:
+    """What the transform made of one sample: the event (None: dropped or failed), what it printed."""
+
+    result: JSON | None
+    output: str
+    runtime_ms: float
+    error: str | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the transform ran without an error."""
+        return self.error is None
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            result=data.get("result"),
+            output=data.get("output") or "",
+            runtime_ms=float(data.get("runtime_ms") or 0),
+            error=data.get("error"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A recent event of an event type (as it entered the pipeline) and what became of it."""
+
+    id: int
+    event_type: str
+    status: str
+    error: str | None
+    input_id: int | None
+    event: Any
+    created_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            event_type=data.get("event_type", ""),
+            status=data.get("status", ""),
+            error=data.get("error"),
+            input_id=data.get("input_id"),
+            event=data.get("event"),
+            created_at=parse_time(data.get("created_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One bucket of a metric series (None: no event in it, for averages and latencies)."""
+
+    time: datetime
+    value: float | None
+
+
+@dataclass(frozen=True)
+class PipelineMetrics:
+    """Metric series over the last `minutes`, one point per `resolution` minutes."""
+
+    minutes: int
+    resolution: int
+    series: dict[str, list[MetricPoint]]
+    raw: JSON = field(repr=False, compare=False)
+
+    def total(self, name: str) -> float:
+        """The sum of a series (counts: events in the window)."""
+        return float(sum(p.value or 0 for p in self.series[name]))
+
+    def to_pandas(self) -> Any:
+        """A `pandas.DataFrame` indexed by time, one column per metric (needs `openlytics[pandas]`)."""
+        from . import _optional
+
+        pd = _optional.pandas()
+        columns = {name: [p.value for p in points] for name, points in self.series.items()}
+        first = next(iter(self.series.values()), [])
+        index = pd.DatetimeIndex([p.time for p in first], name="time")
+        return pd.DataFrame(columns, index=index, dtype="float64")
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        series = {
+            s["name"]: [
+                MetricPoint(time=parse_time(p["time"]), value=p.get("value"))  # type: ignore[arg-type]
+                for p in s.get("points") or []
+            ]
+            for s in data.get("series") or []
+        }
+        return cls(
+            minutes=int(data.get("minutes") or 0),
+            resolution=int(data.get("resolution") or 1),
+            series=series,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class PipelineNotification:
+    """Something the pipeline wants people to know (`count`: repeats within a minute)."""
+
+    id: int
+    type: str
+    severity: str
+    message: str
+    params: JSON
+    count: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            type=data.get("type", ""),
+            severity=data.get("severity", ""),
+            message=data.get("message", ""),
+            params=dict(data.get("params") or {}),
+            count=int(data.get("count") or 1),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class PipelineOutput:
+    """Where mapped events load: the warehouse, or a PostgreSQL/Redshift database (passwords masked)."""
+
+    id: int
+    name: str
+    type: str
+    configuration: JSON
+    is_warehouse: bool
+    validated: bool
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            name=data.get("name", ""),
+            type=data.get("type", ""),
+            configuration=dict(data.get("configuration") or {}),
+            is_warehouse=bool(data.get("is_warehouse")),
+            validated=bool(data.get("validated")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """A column of an output table; `column_type` is `{"type", "length"?, "nonNull"}`."""
+
+    name: str
+    column_type: JSON
+    primary_key: bool
+    dist_key: bool
+    sort_key_index: int
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            name=data["name"],
+            column_type=dict(data.get("column_type") or {}),
+            primary_key=bool(data.get("primary_key")),
+            dist_key=bool(data.get("dist_key")),
+            sort_key_index=int(data.get("sort_key_index", -1)),
+        )
+
+
+@dataclass(frozen=True)
+class OutputTable:
+    """A table of the output (`columns` is empty when listed shallow)."""
+
+    schema: str
+    name: str
+    columns: list[OutputColumn]
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names, in order."""
+        return [c.name for c in self.columns]
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            schema=data.get("schema", ""),
+            name=data["name"],
+            columns=[OutputColumn.from_json(c) for c in data.get("columns") or []],
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ScheduledQuery:
+    """A query run on the output on a schedule: an event type's consolidation, or a custom query."""
+
+    id: int
+    event_type: str
+    query_type: str  # default | custom
+    query: str
+    frequency: float | None
+    run_at: str | None
+    status: str  # active | error | done
+    error_message: str | None
+    error_count: int
+    last_success_time: datetime | None
+    next_processing_time: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            event_type=data.get("event_type", ""),
+            query_type=data.get("query_type", ""),
+            query=data.get("query") or "",
+            frequency=data.get("frequency"),
+            run_at=data.get("run_at"),
+            status=data.get("status", ""),
+            error_message=data.get("error_message"),
+            error_count=int(data.get("error_count") or 0),
+            last_success_time=parse_time(data.get("last_success_time")),
+            next_processing_time=parse_time(data.get("next_processing_time")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class RestreamQueue:
+    """Events waiting to be sent through the pipeline again, and their size in bytes."""
+
+    events: int
+    bytes: int
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(events=int(data.get("events") or 0), bytes=int(data.get("bytes") or 0))

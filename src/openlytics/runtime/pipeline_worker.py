@@ -1,10 +1,21 @@
 """The pipeline worker: claims micro-batches from the incoming spool and runs them on an executor.
 
-One batch per organization at a time (an organization's events stay in order); different
-organizations run in parallel on the `BatchExecutor` (a thread pool here; a distributed executor
-can replace it: a batch is a directory in the spool, so it only needs the spool's storage). A batch
-whose processing fails is released back to the spool and its organization waits `backoff`
-seconds (doubling up to a minute) before the next try.
+An organization's batches complete (types, mapping, load, ack) one at a time, in the order they
+were claimed, so its events stay in order; different organizations run in parallel on the
+`BatchExecutor` (a thread pool here; a distributed executor can replace it: a batch is a
+directory in the spool, so it only needs the spool's storage).
+
+Throughput: when the processor splits a batch into `prepare` (the transform, in its own
+subprocess) and `complete`, up to `batches_per_org` batches of an organization are in flight:
+batch N+1 is transformed while batch N loads, and N+1 completes only after N (if N fails, N+1 is
+released too, so order is kept). The executor must start batches in the order they are submitted
+(a thread pool does). When the spool holds a backlog (more than `deep_factor` x
+`max_batch_events` waiting), batches of `deep_factor` x `max_batch_events` are claimed, which
+spreads the fixed costs of a batch (the transform's subprocess, the load's transaction, the
+metadata writes) over more events.
+
+A batch whose processing fails is released back to the spool and its organization waits
+`backoff` seconds (doubling up to a minute) before the next try.
 """
 
 from __future__ import annotations
@@ -16,6 +27,8 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 from openlytics.core.pipeline.processor import PipelineProcessor
 from openlytics.core.pipeline.spool import IncomingSpool, SpooledBatch
@@ -23,6 +36,20 @@ from openlytics.core.pipeline.spool import IncomingSpool, SpooledBatch
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
+
+
+@dataclass(eq=False)
+class _Ticket:
+    """A claimed batch, and the batch of its organization it must complete after."""
+
+    batch: SpooledBatch
+    previous: _Ticket | None
+    done: threading.Event = field(default_factory=threading.Event)
+    ok: bool = False
+
+
+class _PredecessorFailedError(RuntimeError):
+    """The batch before this one (same organization) failed: this one goes back, to keep order."""
 
 
 class BatchExecutor(ABC):
@@ -63,6 +90,8 @@ class PipelineWorker:
         workers: int = 2,
         poll_seconds: float = 0.2,
         max_batch_events: int = 5000,
+        deep_factor: int = 4,
+        batches_per_org: int = 2,
         executor: BatchExecutor | None = None,
     ) -> None:
         self.spool = spool
@@ -70,12 +99,19 @@ class PipelineWorker:
         self.workers = max(1, workers)
         self.poll_seconds = poll_seconds
         self.max_batch_events = max_batch_events
+        self.deep_factor = max(1, deep_factor)
+        # Two phases (prepare, complete) let batches of one organization overlap; else one at a time.
+        pipelined = callable(getattr(processor, "prepare", None)) and callable(
+            getattr(processor, "complete", None)
+        )
+        self.batches_per_org = max(1, batches_per_org) if pipelined else 1
         self._executor = executor
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._in_flight: set[int] = set()
+        self._in_flight: dict[int, int] = {}  # org -> batches claimed and not finished
+        self._last: dict[int, _Ticket] = {}  # org -> its latest claimed batch
         self._retry_at: dict[int, tuple[float, float]] = {}  # org -> (monotonic time, backoff)
 
     @property
@@ -121,46 +157,93 @@ class PipelineWorker:
     def _dispatch(self) -> None:
         now = time.monotonic()
         for org_id in self.spool.orgs_with_pending():
+            while not self._stop.is_set():
+                with self._lock:
+                    busy = (
+                        self._in_flight.get(org_id, 0) >= self.batches_per_org
+                        or sum(self._in_flight.values()) >= 2 * self.workers
+                    )
+                    if busy or self._retry_at.get(org_id, (0.0, 0.0))[0] > now:
+                        break
+                    batch = self.spool.claim(org_id, self._batch_size(org_id))
+                    if batch is None:
+                        break
+                    previous = self._last.get(org_id)
+                    ticket = _Ticket(batch, None if previous is None or previous.done.is_set() else previous)
+                    self._last[org_id] = ticket
+                    self._in_flight[org_id] = self._in_flight.get(org_id, 0) + 1
+                executor = self._executor
+                if executor is None:
+                    self.spool.release(batch)
+                    self._finish(ticket, ok=False)
+                    return
+                executor.submit(functools.partial(self._run, ticket))
             if self._stop.is_set():
                 return
-            with self._lock:
-                busy = org_id in self._in_flight or len(self._in_flight) >= 2 * self.workers
-                if busy or self._retry_at.get(org_id, (0.0, 0.0))[0] > now:
-                    continue
-                batch = self.spool.claim(org_id, self.max_batch_events)
-                if batch is None:
-                    continue
-                self._in_flight.add(org_id)
-            executor = self._executor
-            if executor is None:
-                self.spool.release(batch)
-                with self._lock:
-                    self._in_flight.discard(org_id)
-                return
-            executor.submit(functools.partial(self._run, batch))
 
-    def _run(self, batch: SpooledBatch) -> None:
+    def _batch_size(self, org_id: int) -> int:
+        """Events to claim: more when a backlog waits (fixed costs per batch spread wider)."""
+        deep = self.max_batch_events * self.deep_factor
+        if self.deep_factor > 1 and self.spool.pending(org_id) >= 2 * deep:
+            return deep
+        return self.max_batch_events
+
+    def _run(self, ticket: _Ticket) -> None:
+        batch = ticket.batch
+        ok = False
         try:
-            self.processor.process_batch(batch)
+            if self.batches_per_org > 1:
+                self._run_pipelined(ticket)
+            else:
+                self.processor.process_batch(batch)
+            ok = True
             with self._lock:
                 self._retry_at.pop(batch.org_id, None)
-        except Exception:  # released by process_batch; retried after a pause
+        except _PredecessorFailedError:
+            log.info("pipeline batch of organization %s released after the one before it", batch.org_id)
+        except Exception:  # released by the processor; retried after a pause
             log.exception("pipeline batch of organization %s failed; retrying later", batch.org_id)
             with self._lock:
                 backoff = min(MAX_BACKOFF_SECONDS, self._retry_at.get(batch.org_id, (0.0, 0.5))[1] * 2)
                 self._retry_at[batch.org_id] = (time.monotonic() + backoff, backoff)
         finally:
-            with self._lock:
-                self._in_flight.discard(batch.org_id)
+            self._finish(ticket, ok=ok)
             self._wake.set()
+
+    def _run_pipelined(self, ticket: _Ticket) -> None:
+        """Transform now; complete after the organization's previous batch, if it succeeded."""
+        processor: Any = self.processor
+        prepared = processor.prepare(ticket.batch)  # releases the batch if it raises
+        if ticket.previous is not None:
+            ticket.previous.done.wait()
+            if not ticket.previous.ok:
+                self.spool.release(ticket.batch)
+                raise _PredecessorFailedError
+        processor.complete(ticket.batch, prepared)
+
+    def _finish(self, ticket: _Ticket, *, ok: bool) -> None:
+        org_id = ticket.batch.org_id
+        with self._lock:
+            ticket.ok = ok
+            ticket.previous = None  # done with it: no chain of finished tickets is kept alive
+            ticket.done.set()
+            left = self._in_flight.get(org_id, 0) - 1
+            if left > 0:
+                self._in_flight[org_id] = left
+            else:
+                self._in_flight.pop(org_id, None)
+            if self._last.get(org_id) is ticket:
+                del self._last[org_id]
 
     def drain(self, org_id: int, timeout: float = 30.0) -> None:
         """Process until the organization has nothing waiting nor in flight (TimeoutError after `timeout`)."""
         deadline = time.monotonic() + timeout
         while True:
+            # Claims happen under the lock, so in-flight and pending are read together: a batch
+            # is never between the two (claimed but not yet counted in flight).
             with self._lock:
-                busy = org_id in self._in_flight
-            if not busy and not self.spool.pending(org_id):
+                idle = org_id not in self._in_flight and not self.spool.pending(org_id)
+            if idle:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the pipeline of organization {org_id} did not drain in {timeout} s")

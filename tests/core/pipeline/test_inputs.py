@@ -23,6 +23,7 @@ from openlytics.core.errors import (
 from openlytics.core.pipeline.inputs import InputService
 from openlytics.core.pipeline.spool import IncomingSpool
 from openlytics.core.principal import Principal, Role
+from openlytics.dialects import alooma
 from openlytics.store.types import utcnow
 from tests.conftest import make_settings
 
@@ -187,6 +188,32 @@ def test_webhook_refuses_unknown_removed_and_paused(inputs: InputService, org: P
         inputs.ingest(token, b"{}")
 
 
+def test_queued_events_wake_the_pipeline(
+    inputs: InputService, spool: IncomingSpool, org: Principal, drop_dir: Path
+) -> None:
+    woken: list[int] = []
+    inputs.on_appended = woken.append
+    hook = inputs.create(org, name="fast", type="REST", configuration={})
+    token = token_of(inputs, org, hook.id)
+    assert inputs.ingest(token, b'[{"n": 1}, {"n": 2}]') == 2
+    assert woken == [org.org_id]
+    assert inputs.ingest(token, b"") == 0  # nothing queued, nothing to wake for
+    assert woken == [org.org_id]
+
+    files = inputs.create(org, name="dropped", type="FILE", configuration={"path": str(drop_dir)})
+    (drop_dir / "a.jsonl").write_text('{"n": 3}\n')
+    assert inputs.poll_now(org, files.id) == 1
+    assert inputs.add_file(org, files.id, "b.jsonl", b'{"n": 4}\n') == 1
+    assert woken == [org.org_id] * 3
+
+    def broken(org_id: int) -> None:
+        raise RuntimeError("the worker is gone")
+
+    inputs.on_appended = broken  # a failed wake-up loses nothing: the events are queued
+    assert inputs.ingest(token, b'{"n": 5}') == 1
+    assert [e["n"] for e in drain(spool, org.org_id)] == [1, 2, 3, 4, 5]
+
+
 # ----- CRUD, names, permissions, isolation -----------------------------------------------------
 def test_names_are_unique_among_live_inputs(inputs: InputService, org: Principal) -> None:
     first = inputs.create(org, name="dup", type="REST", configuration={})
@@ -234,6 +261,10 @@ def test_viewers_read_but_cannot_change_inputs(inputs: InputService, org: Princi
         inputs.create(viewer, name="no", type="REST", configuration={})
     with pytest.raises(PermissionDeniedError):
         inputs.set_sleep_time(viewer, hook.id, 5)
+    # The webhook token is a credential: viewers see it masked.
+    assert inputs.shown_configuration(viewer, hook)["token"] == "**********"
+    assert "url" not in inputs.shown_configuration(viewer, hook)
+    assert inputs.shown_configuration(org, hook)["token"] != "**********"
 
 
 def test_pause_resume_and_sleep_time(inputs: InputService, org: Principal, drop_dir: Path) -> None:
@@ -285,6 +316,18 @@ def test_file_input_reads_each_dropped_file_once(
     (drop_dir / "three.json").write_text('[{"n": 5}]')
     assert inputs.poll_now(org, files.id) == 1
     assert [e["n"] for e in drain(spool, org.org_id)] == [5]
+
+
+def test_file_input_does_not_follow_links_out_of_the_allowed_directories(
+    inputs: InputService, spool: IncomingSpool, org: Principal, drop_dir: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "private.jsonl"
+    outside.write_text('{"secret": 1}\n')
+    (drop_dir / "link.jsonl").symlink_to(outside)
+    (drop_dir / "real.jsonl").write_text('{"n": 1}\n')
+    files = inputs.create(org, name="linked", type="FILE", configuration={"path": str(drop_dir)})
+    assert inputs.poll_now(org, files.id) == 1
+    assert [e.get("n") for e in drain(spool, org.org_id)] == [1]
 
 
 def test_file_input_skips_bad_lines_and_notifies(
@@ -413,6 +456,9 @@ def test_the_server_polls_due_inputs_in_the_background(tmp_path: Path) -> None:
     try:
         org = Principal.system(core.identity.organizations()[0].id)
         hook = core.pipeline_inputs.create(org, name="hook", type="REST", configuration={})
+        shown = core.pipeline_inputs.shown_configuration(org, hook)
+        assert "url" not in shown  # the core knows no vendor path: the dialect serving webhooks says it
+        alooma.install(core)
         shown = core.pipeline_inputs.shown_configuration(org, hook)
         assert shown["url"] == f"http://ol.example/alooma/inputs/rest/{shown['token']}"
 

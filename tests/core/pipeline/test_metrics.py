@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +75,28 @@ def test_histogram_percentiles() -> None:
     assert percentile(hist, 0.5, 70_000_000) == 50
     assert percentile(hist, 0.95, 70_000_000) == 70_000_000
     assert percentile({}, 0.5, 0) is None
+
+
+def test_loaded_rows_per_table(any_app: Openlytics, tmp_path: Path) -> None:
+    any_app.pipeline_worker.stop()
+    engine = make_engine(any_app, tmp_path / "out.duckdb")
+    since = utcnow() - timedelta(minutes=1)
+    engine.processor.process_events(engine.org_id, [now_event("views", x=i) for i in range(3)])
+    engine.processor.process_events(
+        engine.org_id, [now_event("clicks", x=1), now_event("views", x=4), now_event("views", x="bad")]
+    )
+    summary = any_app.pipeline_metrics.loaded_per_table(engine.principal, since=since)
+    assert [(t["table_name"], t["count"]) for t in summary] == [("main.clicks", 1), ("main.views", 4)]
+    for table in summary:
+        assert table["from_date"] == since.isoformat()
+        last = datetime.fromisoformat(table["last"])
+        assert since - timedelta(minutes=1) <= last <= utcnow()
+        assert datetime.fromisoformat(table["to_date"]) >= last
+    assert (
+        any_app.pipeline_metrics.loaded_per_table(engine.principal, since=utcnow() + timedelta(minutes=2))
+        == []
+    )
+    with pytest.raises(InvalidInputError):
+        any_app.pipeline_metrics.loaded_per_table(
+            engine.principal, since=since, until=since - timedelta(hours=1)
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,60 @@ def test_drain_without_a_running_worker_processes_inline(tmp_path: Path) -> None
     spool.append(4, [{"n": 2}])
     worker.drain(4, timeout=5)
     assert processor.seen == {4: [1, 2]}
+
+
+class TwoPhaseProcessor(RecordingProcessor):
+    """Has `prepare` and `complete`: the worker overlaps batches of one organization."""
+
+    def __init__(self, spool: IncomingSpool) -> None:
+        super().__init__(spool)
+        self.completing: set[int] = set()
+        self.prepared_during_complete = False
+
+    def prepare(self, batch: SpooledBatch) -> list[int]:
+        with self.lock:
+            if batch.org_id in self.completing:
+                self.prepared_during_complete = True
+        return [e["n"] for e in batch.events]
+
+    def complete(self, batch: SpooledBatch, prepared: list[int]) -> None:
+        with self.lock:
+            if batch.org_id in self.completing:
+                self.overlap = True
+            self.completing.add(batch.org_id)
+        try:
+            time.sleep(0.01)
+            with self.lock:
+                failing = self.fail_times > 0
+                self.fail_times -= failing
+            if failing:
+                self.spool.release(batch)
+                raise RuntimeError("warehouse unavailable")
+            with self.lock:
+                self.seen.setdefault(batch.org_id, []).extend(prepared)
+            self.spool.ack(batch)
+        finally:
+            with self.lock:
+                self.completing.discard(batch.org_id)
+
+
+def test_batches_of_an_organization_overlap_but_complete_in_order_even_after_a_failure(
+    tmp_path: Path,
+) -> None:
+    spool = IncomingSpool(tmp_path, fsync=False)
+    processor = TwoPhaseProcessor(spool)
+    processor.fail_times = 1
+    worker = PipelineWorker(spool, processor, workers=3, poll_seconds=0.01, max_batch_events=7)  # type: ignore[arg-type]
+    assert worker.batches_per_org == 2
+    for start in range(0, 100, 5):
+        for org in (1, 2):
+            spool.append(org, [{"n": n} for n in range(start, start + 5)])
+    worker.start()
+    try:
+        for org in (1, 2):
+            worker.drain(org, timeout=30)
+    finally:
+        worker.stop()
+    assert processor.seen == {org: list(range(100)) for org in (1, 2)}
+    assert not processor.overlap
+    assert processor.prepared_during_complete

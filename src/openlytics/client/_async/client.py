@@ -18,6 +18,7 @@ from .http import AsyncHTTP
 from .identity import AsyncApiKeys, AsyncOrganizations, AsyncUsers
 from .jobs import AsyncJobs, AsyncResults
 from .oauth_clients import AsyncOAuthClients
+from .pipeline import AsyncPipeline
 from .queries import DEFAULT_WAIT, AsyncQueries
 from .result import AsyncQueryResult
 from .runs import AsyncRunner
@@ -62,6 +63,7 @@ class AsyncClient:
         self.alerts = AsyncAlerts(self._http)
         self.destinations = AsyncDestinations(self._http)
         self.account = AsyncAccount(self._http)
+        self.pipeline = AsyncPipeline(self._http)
 
     @property
     def base_url(self) -> str:

@@ -19,6 +19,7 @@ from .http import HTTP
 from .identity import ApiKeys, Organizations, Users
 from .jobs import Jobs, Results
 from .oauth_clients import OAuthClients
+from .pipeline import Pipeline
 from .queries import DEFAULT_WAIT, Queries
 from .result import QueryResult
 from .runs import Runner
@@ -63,6 +64,7 @@ class Client:
         self.alerts = Alerts(self._http)
         self.destinations = Destinations(self._http)
         self.account = Account(self._http)
+        self.pipeline = Pipeline(self._http)
 
     @property
     def base_url(self) -> str:

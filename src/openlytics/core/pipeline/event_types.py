@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from openlytics.core.errors import InvalidInputError, NotFoundError
 from openlytics.core.pipeline import column_types
+from openlytics.core.pipeline.settings import settings_row
 from openlytics.core.principal import Action, Principal
 from openlytics.store.db import Database
 from openlytics.store.models import EventType, PipelineInput, PipelineSettings
@@ -117,11 +118,7 @@ class EventTypeService:
         principal.require(Action.MANAGE_SOURCES, "mapping mode")
         mode = _mode(mode, "mode")
         with self.db.session() as s:
-            settings = s.get(PipelineSettings, principal.org_id)
-            if settings is None:
-                s.add(PipelineSettings(org_id=principal.org_id, mapping_mode=mode))
-            else:
-                settings.mapping_mode = mode
+            settings_row(s, principal.org_id).mapping_mode = mode
         return mode
 
     # ----- changing ----------------------------------------------------------------------------
@@ -190,10 +187,7 @@ class EventTypeService:
         self, org_id: int, name: str, events: Iterable[Any], input_id: int | None = None
     ) -> EventType:
         """Merge the fields of `events` into the event type (created if new); AUTO_MAP maps new ones."""
-        seen: dict[Path, set[str]] = {}
-        for event in events:
-            if isinstance(event, dict):
-                _collect(event, (), seen)
+        seen = _collect_batch([event for event in events if isinstance(event, dict)])
         mode = self.default_mode(org_id)
 
         def change(event_type: EventType) -> None:
@@ -300,6 +294,69 @@ def _collect(event: dict[str, Any], path: Path, seen: dict[Path, set[str]]) -> N
             _collect(value, here, seen)
         elif value is not None:
             types.add(column_types.value_type(value))
+
+
+_SCALAR_TYPES: dict[type, str] = {bool: "bool", int: "int64", float: "float64"}
+
+
+def _collect_batch(events: builtins.list[dict[str, Any]]) -> dict[Path, set[str]]:
+    """`_collect` over every event, column by column (the same paths, types and order, faster)."""
+    types: dict[Path, set[str]] = {}
+    first: dict[Path, int] = {}
+    _collect_level(events, builtins.list(range(len(events))), (), types, first)
+    # The paths in the order `_collect` meets them event after event: a path comes first in the
+    # event where it first appears, so walking those events alone, in order, gives that order.
+    ordered: dict[Path, set[str]] = {}
+    for index in sorted(set(first.values())):
+        _collect(events[index], (), ordered)
+    return {path: types[path] for path in ordered}
+
+
+def _collect_level(
+    objects: builtins.list[dict[str, Any]],
+    owners: builtins.list[int],
+    path: Path,
+    types: dict[Path, set[str]],
+    first: dict[Path, int],
+) -> None:
+    """Types of the values under `path` of `objects` (`owners`: the index of each one's event)."""
+    columns: dict[str, builtins.list[Any]] = {}
+    for obj, owner in zip(objects, owners, strict=True):
+        for key, value in obj.items():
+            column = columns.get(key)
+            if column is None:
+                columns[key] = [value]
+                here = (*path, str(key))
+                if here not in first or owner < first[here]:
+                    first[here] = owner
+            else:
+                column.append(value)
+    for key, values in columns.items():
+        here = (*path, str(key))
+        found = types.setdefault(here, set())
+        nested = False
+        for kind in set(map(type, values)):
+            if kind is str:
+                for text in {v for v in values if type(v) is str}:
+                    if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+                        found.add(column_types.value_type(text))
+                    else:  # cannot be an ISO date or timestamp
+                        found.add("string")
+            elif kind in _SCALAR_TYPES:
+                found.add(_SCALAR_TYPES[kind])
+            elif kind is type(None):
+                continue
+            elif issubclass(kind, dict):
+                nested = True
+            else:
+                found.update(column_types.value_type(v) for v in values if type(v) is kind)
+        if nested:
+            pairs = [
+                (value, owner)
+                for obj, owner in zip(objects, owners, strict=True)
+                if key in obj and isinstance(value := obj[key], dict)
+            ]
+            _collect_level([v for v, _ in pairs], [o for _, o in pairs], here, types, first)
 
 
 def _node(tree: builtins.list[dict[str, Any]], path: Path) -> dict[str, Any]:

@@ -123,7 +123,8 @@ class InputService:
         notify: Notify | None = None,
         allowed_file_dirs: Sequence[Path] = (),
         uploads_dir: Path,
-        webhook_url: Callable[[str], str] = lambda token: f"/inputs/rest/{token}",
+        webhook_url: Callable[[str], str] | None = None,
+        on_appended: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.box = box
@@ -131,7 +132,10 @@ class InputService:
         self.notify = notify
         self.allowed_file_dirs = [Path(d).resolve() for d in allowed_file_dirs]
         self.uploads_dir = uploads_dir.resolve()
+        # Where a webhook's token is posted: the dialect serving webhooks sets it (None: no URL shown).
         self.webhook_url = webhook_url
+        # Called with the organization's id after events were queued (the worker wakes up at once).
+        self.on_appended = on_appended
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -264,9 +268,14 @@ class InputService:
             raise NotFoundError("input", record.id)
         shown = dict(record.configuration or {})
         if record.type == "REST" and record.token_encrypted:
+            # The token is the webhook's credential: only those who manage inputs see it.
+            if not principal.can(Action.MANAGE_SOURCES):
+                shown["token"] = MASK
+                return shown
             token = self.box.decrypt(record.token_encrypted)
             shown["token"] = token
-            shown["url"] = self.webhook_url(token)
+            if self.webhook_url is not None:
+                shown["url"] = self.webhook_url(token)
         return shown
 
     # ----- events in -------------------------------------------------------------------------
@@ -282,7 +291,7 @@ class InputService:
         events = parse_json_events(body)
         if not events:
             return 0
-        return self.spool.append(source.org_id, _stamp(events, source))
+        return self._append(source.org_id, _stamp(events, source))
 
     def add_file(self, principal: Principal, input_id: int, filename: str, data: bytes | Path) -> int:
         """Read an uploaded CSV (header row) or JSON file into a FILE input's events now."""
@@ -300,7 +309,7 @@ class InputService:
         events = [e for chunk in iter_file_events(data, filename, fmt=fmt) for e in chunk]
         source = _Source.of(record)
         for start in range(0, len(events), FILE_CHUNK):
-            self.spool.append(source.org_id, _stamp(events[start : start + FILE_CHUNK], source))
+            self._append(source.org_id, _stamp(events[start : start + FILE_CHUNK], source))
         now = utcnow()
         self._set(record.id, last_run_at=now, last_success_at=now)
         return len(events)
@@ -406,7 +415,7 @@ class InputService:
                 rows, position, more = reader.read_batch(conn, table, cursor.get("value"))
                 conn.rollback()  # read only: end the transaction between batches
                 if rows:
-                    self.spool.append(source.org_id, _stamp(rows, source))
+                    self._append(source.org_id, _stamp(rows, source))
                     cursor = {"value": position, "rows": int(cursor.get("rows", 0)) + len(rows)}
                     self._save_cursor(record.id, cursor, now)
                     total += len(rows)
@@ -427,6 +436,8 @@ class InputService:
         for path in sorted(folder.iterdir()):
             if not _is_dropped_file(path) or (files.get(path.name) or {}).get("done"):
                 continue
+            if not self._allowed(path):  # a link out of the allowed directories is not read
+                continue
             if time.monotonic() > deadline:
                 return total, True
             total += self._read_file(record, source, path, files, now)
@@ -446,7 +457,7 @@ class InputService:
                 fresh = chunk[max(0, already - seen) :]
                 seen += len(chunk)
                 if fresh:
-                    self.spool.append(source.org_id, _stamp(fresh, source))
+                    self._append(source.org_id, _stamp(fresh, source))
                     state = {"events": seen}
                     files[path.name] = state
                     self._save_cursor(record.id, {"files": files}, now)
@@ -489,6 +500,15 @@ class InputService:
             self.notify(source.org_id, kind, severity, message, description=description, params=params)
         except Exception:  # telling must not change what happened to the input
             log.exception("notification about input %s failed", source.id)
+
+    def _append(self, org_id: int, events: builtins.list[dict[str, Any]]) -> int:
+        count = self.spool.append(org_id, events)
+        if self.on_appended is not None:
+            try:
+                self.on_appended(org_id)
+            except Exception:  # the events are queued; a failed wake-up only delays them
+                log.exception("waking the pipeline for organization %s failed", org_id)
+        return count
 
     def _save_cursor(self, input_id: int, cursor: dict[str, Any], now: datetime) -> None:
         self._set(input_id, cursor=cursor, next_run_at=max(now, utcnow()) + LEASE)
@@ -551,6 +571,10 @@ class InputService:
         if not folder.is_dir():
             raise InvalidInputError("path", f"{raw} is not a folder")
         return folder
+
+    def _allowed(self, path: Path) -> bool:
+        resolved = path.resolve()
+        return any(resolved.is_relative_to(root) for root in self.allowed_file_dirs)
 
     def _readable(self, path: Path, roots: Sequence[Path], field: str) -> Path:
         resolved = path.resolve()

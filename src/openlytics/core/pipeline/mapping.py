@@ -90,28 +90,103 @@ def columns_of(fields: Sequence[dict[str, Any]]) -> list[Column]:
 
 
 def map_events(fields: Sequence[dict[str, Any]], events: Sequence[Any], mode: str) -> MappedRows:
-    """Convert `events` into rows of the mapped columns (see the module docstring)."""
+    """Convert `events` into rows of the mapped columns (see the module docstring).
+
+    Column by column: each column's values are taken from every event and converted at once;
+    values already of the column's Python type pass through unchanged. An event is rejected by
+    the first failure in column order (STRICT's unmapped fields first), as row by row would.
+    """
     columns = columns_of(fields)
-    values: list[list[Any]] = [[] for _ in columns]
+    rejected: dict[int, Reject] = {}
+    if mode == "STRICT":
+        for index, event in enumerate(events):
+            if unmapped := unmapped_fields(fields, event):
+                error = f"unmapped fields: {', '.join(unmapped)}"
+                rejected[index] = Reject(event, UNMAPPED_FIELDS, error, index)
+    extracted: dict[tuple[str, ...], list[Any]] = {(): list(events)}
+    converted: list[list[Any]] = []
+    for column in columns:
+        values, failures = _convert_column(_values(extracted, column.path), column)
+        for index, error in failures:
+            if index not in rejected:
+                rejected[index] = Reject(events[index], TYPE_MISMATCH, error, index)
+        converted.append(values)
     result = MappedRows(table=pa.table({}))
-    for index, event in enumerate(events):
-        if mode == "STRICT" and (unmapped := unmapped_fields(fields, event)):
-            error = f"unmapped fields: {', '.join(unmapped)}"
-            result.rejects.append(Reject(event, UNMAPPED_FIELDS, error, index))
-            continue
-        try:
-            row = [convert(_get(event, c.path), c) for c in columns]
-        except ConversionError as exc:
-            result.rejects.append(Reject(event, TYPE_MISMATCH, str(exc), index))
-            continue
-        for column_values, value in zip(values, row, strict=True):
-            column_values.append(value)
-        result.events.append(event)
-        result.indices.append(index)
+    if rejected:
+        result.indices = [i for i in range(len(events)) if i not in rejected]
+        result.rejects = [rejected[i] for i in sorted(rejected)]
+        converted = [[values[i] for i in result.indices] for values in converted]
+    else:
+        result.indices = list(range(len(events)))
+    result.events = [events[i] for i in result.indices]
     result.table = pa.table(
-        {c.name: pa.array(v, type=ARROW_TYPES[c.dataset_type]) for c, v in zip(columns, values, strict=True)}
+        {
+            c.name: pa.array(v, type=ARROW_TYPES[c.dataset_type])
+            for c, v in zip(columns, converted, strict=True)
+        }
     )
     return result
+
+
+def _values(extracted: dict[tuple[str, ...], list[Any]], path: tuple[str, ...]) -> list[Any]:
+    """The value at `path` of every event (None where missing), parents computed once."""
+    found = extracted.get(path)
+    if found is None:
+        parents = _values(extracted, path[:-1])
+        name = path[-1]
+        found = [p.get(name) if isinstance(p, dict) else None for p in parents]
+        extracted[path] = found
+    return found
+
+
+_FLOAT_LIMIT = math.inf
+_MISSING: Any = object()
+
+
+def _convert_column(values: list[Any], column: Column) -> tuple[list[Any], list[tuple[int, str]]]:
+    """(converted values, [(index, error)]) of one column; failed values become None."""
+    kind = column.dataset_type
+    out = values
+    failures: list[tuple[int, str]] = []
+    length = column.length if kind == "string" else None
+    low, high = INT_RANGES.get(kind, (0, 0))
+    memo: dict[str, Any] = {}
+    for index, value in enumerate(values):
+        vtype = type(value)
+        if value is None:
+            if not column.non_null:
+                continue
+        elif kind == "string":
+            if vtype is str and (length is None or len(value) <= length):
+                continue
+        elif kind in ("int64", "int32"):
+            if vtype is int and low <= value <= high:
+                continue
+        elif kind in ("float64", "float32"):
+            if vtype is float and abs(value) != _FLOAT_LIMIT:
+                continue
+        elif kind == "bool" and vtype is bool:
+            continue
+        if vtype is str:  # repeated texts (timestamps of one webhook call, ...) convert once
+            known = memo.get(value, _MISSING)
+            if known is _MISSING:
+                try:
+                    known = memo[value] = convert(value, column)
+                except ConversionError as exc:
+                    known = memo[value] = exc
+        else:
+            try:
+                known = convert(value, column)
+            except ConversionError as exc:
+                known = exc
+        if isinstance(known, ConversionError):
+            failures.append((index, str(known)))
+            known = None
+        new = known
+        if out is values:
+            out = list(values)
+        out[index] = new
+    return out, failures
 
 
 def unmapped_fields(fields: Sequence[dict[str, Any]], event: Any) -> list[str]:
@@ -155,7 +230,7 @@ def convert(value: Any, column: Column) -> Any:
         return None
     try:
         converted = CONVERTERS[column.dataset_type](value, column)
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, OSError) as exc:  # OSError: epoch out of range
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
         raise ConversionError(
             f"column {column.name}: value {shown} is not a valid {column.dataset_type} ({exc})"

@@ -1,6 +1,7 @@
 """Pipeline metrics: per-minute counters per node, and the metric series drawn from them.
 
-Nodes: "pipeline" (the whole), "input:<id>", "output", "restream". `record` adds to the row of the
+Nodes: "pipeline" (the whole), "input:<id>", "output", "restream", "table:<schema>.<table>" (rows
+loaded into that table: `loaded`; `loaded_per_table` sums them). `record` adds to the row of the
 current minute (created on first use) and merges a latency histogram (bucket upper bound in ms ->
 count, "inf" for the rest). `series` answers one element per requested name, in request order,
 with one point per resolution bucket (epoch seconds of the bucket start) over the last `minutes`:
@@ -72,6 +73,13 @@ BUCKETS_MS = (
 NODE_WINDOW_MINUTES = 5
 MAX_POINTS = 10_000
 PIPELINE = "pipeline"
+TABLE_NODE_PREFIX = "table:"  # + "<schema>.<table>": rows loaded into one output table
+NODE_LENGTH = 60  # pipeline_minutes.node
+
+
+def table_node(table: str) -> str:
+    """The metrics node of an output table ("<schema>.<table>"), cut to the column's length."""
+    return (TABLE_NODE_PREFIX + table)[:NODE_LENGTH]
 
 
 def histogram(latencies_ms: Sequence[float]) -> dict[str, int]:
@@ -219,6 +227,48 @@ class PipelineMetrics:
                 points.append([value, int((start + i * step).timestamp())])
             out.append({"target": name, "datapoints": points})
         return out
+
+    def loaded_per_table(
+        self, principal: Principal, *, since: datetime, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows loaded per output table between `since` and `until` (now), by table name.
+
+        `[{"table_name": "<schema>.<table>", "count", "from_date", "to_date", "last"}]`: the
+        minutes counted are those starting in [minute of `since`, `until`]; `last` is the last
+        minute with loads (all ISO-8601, UTC).
+        """
+        principal.require(Action.READ, "metrics")
+        start = minute_of(since)
+        end = (until or utcnow()).astimezone(UTC)
+        if until is not None and until < since:
+            raise InvalidInputError("until", "not before since")
+        totals: dict[str, list[Any]] = {}
+        with self.db.session() as s:
+            rows = s.execute(
+                select(PipelineMinute.node, PipelineMinute.minute, PipelineMinute.loaded).where(
+                    PipelineMinute.org_id == principal.org_id,
+                    PipelineMinute.node.startswith(TABLE_NODE_PREFIX, autoescape=True),
+                    PipelineMinute.minute >= start,
+                    PipelineMinute.minute <= end,
+                )
+            )
+            for node, minute, loaded in rows:
+                if not loaded:
+                    continue
+                moment = minute if minute.tzinfo else minute.replace(tzinfo=UTC)
+                entry = totals.setdefault(node[len(TABLE_NODE_PREFIX) :], [0, moment])
+                entry[0] += int(loaded)
+                entry[1] = max(entry[1], moment)
+        return [
+            {
+                "table_name": name,
+                "count": count,
+                "from_date": since.astimezone(UTC).isoformat(),
+                "to_date": end.isoformat(),
+                "last": last.isoformat(),
+            }
+            for name, (count, last) in sorted(totals.items())
+        ]
 
     def throughput(self, org_id: int, node: str) -> float:
         """Events per second through a node over the last few minutes."""

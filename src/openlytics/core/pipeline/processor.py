@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -30,7 +31,7 @@ from sqlalchemy import select
 
 from openlytics.core.pipeline.event_types import METADATA_FIELD, EventTypeService
 from openlytics.core.pipeline.mapping import columns_of, map_events
-from openlytics.core.pipeline.metrics import PIPELINE, PipelineMetrics
+from openlytics.core.pipeline.metrics import PIPELINE, PipelineMetrics, table_node
 from openlytics.core.pipeline.notifications import PipelineNotifications
 from openlytics.core.pipeline.restream import RestreamItem, RestreamQueue, received_at
 from openlytics.core.pipeline.samples import KEEP as SAMPLES_KEPT
@@ -46,6 +47,7 @@ DEFAULT_EVENT_TYPE = "default"
 UNMAPPED = frozenset({"NO_MAPPING", "NEW_TYPE", "UNMAPPED_FIELDS", "NO_MAPPED_FIELDS"})
 IGNORED = frozenset({"DROP", "DISCARDED"})
 ERRORS = frozenset({"TRANSFORM_ERROR", "TYPE_MISMATCH", "LOAD_ERROR", "INVALID_JSON"})
+_UNPARSED: Any = object()
 
 
 class TransformOutcome(Protocol):
@@ -100,6 +102,14 @@ class _Event:
     input_id: int | None = None
 
 
+@dataclass
+class PreparedBatch:
+    """Events of a batch after the transform, waiting for `complete_events`."""
+
+    org_id: int
+    items: list[_Event]
+
+
 class PipelineProcessor:
     """Runs micro-batches of events through transform, mapping and load (module docstring)."""
 
@@ -130,8 +140,24 @@ class PipelineProcessor:
 
     def process_batch(self, batch: SpooledBatch) -> BatchOutcome:
         """Process a claimed batch and ack it; released back to the spool if processing fails."""
+        return self.complete(batch, self.prepare(batch))
+
+    def prepare(self, batch: SpooledBatch) -> PreparedBatch:
+        """The first half of `process_batch`: the transform (released back if it raises).
+
+        It reads no state a batch before it changes (event types, mappings, tables), so the
+        worker may prepare a batch while the one before it of the same organization completes.
+        """
         try:
-            outcome = self.process_events(batch.org_id, batch.events)
+            return self.prepare_events(batch.org_id, batch.events)
+        except BaseException:
+            self.spool.release(batch)
+            raise
+
+    def complete(self, batch: SpooledBatch, prepared: PreparedBatch) -> BatchOutcome:
+        """The second half of `process_batch`: types, mapping, load, bookkeeping; then the ack."""
+        try:
+            outcome = self.complete_events(prepared)
         except BaseException:
             self.spool.release(batch)
             raise
@@ -140,9 +166,18 @@ class PipelineProcessor:
 
     def process_events(self, org_id: int, events: Sequence[Any]) -> BatchOutcome:
         """Run events through the pipeline; every event ends with exactly one status."""
+        return self.complete_events(self.prepare_events(org_id, events))
+
+    def prepare_events(self, org_id: int, events: Sequence[Any]) -> PreparedBatch:
+        """Serialize the entered events, check their inputs and run the transform."""
         items = [_Event(original=e, raw=dumps(e), input_id=_input_id(e)) for e in events]
         self._check_inputs(org_id, items)
         self._transform(org_id, items)
+        return PreparedBatch(org_id, items)
+
+    def complete_events(self, prepared: PreparedBatch) -> BatchOutcome:
+        """Event types, mapping, load and bookkeeping of a prepared batch."""
+        org_id, items = prepared.org_id, prepared.items
         outcome = BatchOutcome()
         latencies: list[float] = []
         groups: dict[str, list[_Event]] = {}
@@ -247,8 +282,13 @@ class PipelineProcessor:
         _set(loading, "VALID")
         key = f"{schema}.{table}" if schema else table
         outcome.loaded[key] = outcome.loaded.get(key, 0) + len(loading)
+        parsed: dict[Any, datetime | None] = {}  # events of one webhook call share received_at
         for item in loading:
-            start = received_at(item.original)
+            metadata = _metadata(item.original)
+            stamp = metadata.get("received_at")
+            start = parsed.get(stamp, _UNPARSED) if isinstance(stamp, str) else None
+            if start is _UNPARSED:
+                start = parsed[stamp] = received_at(item.original)
             if start is not None:
                 latencies.append(max(0.0, (committed - start).total_seconds() * 1000))
 
@@ -256,33 +296,40 @@ class PipelineProcessor:
         self, org_id: int, items: list[_Event], outcome: BatchOutcome, latencies: list[float]
     ) -> None:
         started = time.monotonic()
+        # (event type, status) -> its events, in order of first appearance (one pass for all)
+        groups: dict[tuple[str, str], list[_Event]] = {}
         for item in items:
-            assert item.status is not None, "every event ends with a status"
-            outcome.counts[item.status] += 1
-        restreamed = [
-            RestreamItem(loads(item.raw), item.status or "", item.error, item.event_type, item.input_id)
-            for item in items
-            if item.status in RESTREAMED
-        ]
-        self.restream.add(org_id, restreamed)
-        newest: dict[tuple[str, str], list[_Event]] = {}
-        for item in items:
-            newest.setdefault((item.event_type, item.status or ""), []).append(item)
+            key = (item.event_type, item.status or "")
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [item]
+            else:
+                group.append(item)
+        for (_, status), group in groups.items():
+            assert status, "every event ends with a status"
+            outcome.counts[status] += len(group)
+        if any(status in RESTREAMED for status in outcome.counts):
+            restreamed = [
+                RestreamItem(loads(item.raw), item.status or "", item.error, item.event_type, item.input_id)
+                for item in items
+                if item.status in RESTREAMED
+            ]
+            self.restream.add(org_id, restreamed)
         self.samples.record(
             org_id,
             [
                 Sample(i.event_type, i.status or "", loads(i.raw), i.error, i.input_id)
-                for group in newest.values()
+                for group in groups.values()
                 for i in group[-SAMPLES_KEPT:]
             ],
         )
-        self.samples.count(org_id, Counter((i.event_type, i.status or "") for i in items))
+        self.samples.count(org_id, Counter({key: len(group) for key, group in groups.items()}))
         if latencies:
             outcome.latency_count = len(latencies)
             outcome.latency_avg_ms = sum(latencies) / len(latencies)
             outcome.latency_max_ms = max(latencies)
         self._record_metrics(org_id, items, outcome, latencies)
-        self._notify(org_id, items)
+        self._notify(org_id, groups)
         log.debug("pipeline batch of %d events recorded in %.3f s", len(items), time.monotonic() - started)
 
     def _record_metrics(
@@ -308,12 +355,11 @@ class PipelineProcessor:
             self.metrics.record(org_id, f"input:{input_id}", incoming=n)
         if counts["VALID"]:
             self.metrics.record(org_id, "output", incoming=counts["VALID"], latencies_ms=latencies)
+        for table, n in outcome.loaded.items():
+            self.metrics.record(org_id, table_node(table), loaded=n)
 
-    def _notify(self, org_id: int, items: list[_Event]) -> None:
-        failures: dict[tuple[str, str], list[_Event]] = {}
-        for item in items:
-            if item.status in ERRORS or item.status in UNMAPPED:
-                failures.setdefault((item.event_type, item.status or ""), []).append(item)
+    def _notify(self, org_id: int, groups: dict[tuple[str, str], list[_Event]]) -> None:
+        failures = {key: group for key, group in groups.items() if key[1] in ERRORS or key[1] in UNMAPPED}
         for (event_type, status), group in failures.items():
             restreamed = status in RESTREAMED
             self.notifications.notify(

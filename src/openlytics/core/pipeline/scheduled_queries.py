@@ -186,6 +186,7 @@ class ScheduledQueries:
     # ----- the default query -------------------------------------------------------------------
     def consolidation_sql(self, principal: Principal, schema: str | None, table: str) -> str:
         """SQL (on the output) keeping the latest row of each primary key in `<table>_consolidated`."""
+        principal.require(Action.READ, "scheduled queries")
         sink = self.outputs.sink(principal.org_id)
         columns = sink.table_columns(schema, table)
         if columns is None:

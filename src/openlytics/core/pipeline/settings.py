@@ -9,6 +9,8 @@
 - Credits are derived from real event volumes: one credit per `EVENTS_PER_CREDIT` incoming events
   of a day (rounded up), counted from the pipeline's minute counters (node "pipeline").
 The default mapping mode, also kept in `PipelineSettings`, belongs to `EventTypeService`.
+`settings_row(session, org_id)` is the one way to get the row for a change: it creates it when
+missing, tolerating another session creating it at the same moment.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openlytics import __version__
@@ -89,7 +92,7 @@ class PipelineSettingsService:
         principal.require(Action.MANAGE_SOURCES, "pipeline settings")
         merged = {**DEFAULT_EMAIL_NOTIFICATIONS, **_email_document(document)}
         with self.db.session() as s:
-            self._row(s, principal.org_id).email_notifications = merged
+            settings_row(s, principal.org_id).email_notifications = merged
         return merged
 
     # ----- S3 retention --------------------------------------------------------------------------
@@ -116,7 +119,7 @@ class PipelineSettingsService:
         secret = str(shown[S3_SECRET])
         shown[S3_SECRET] = MASK
         with self.db.session() as s:
-            row = self._row(s, principal.org_id)
+            row = settings_row(s, principal.org_id)
             row.s3_retention = shown
             row.s3_retention_secrets_encrypted = self.box.encrypt(json.dumps({S3_SECRET: secret}))
         return shown
@@ -182,20 +185,32 @@ class PipelineSettingsService:
         }
 
     # ----- helpers -------------------------------------------------------------------------------
-    def _row(self, s: Session, org_id: int) -> PipelineSettings:
-        row = s.get(PipelineSettings, org_id)
-        if row is None:
-            row = PipelineSettings(org_id=org_id, email_notifications={}, s3_retention={})
-            s.add(row)
-            s.flush()
-        return row
-
     def _org(self, principal: Principal) -> Organization:
         with self.db.session() as s:
             org = s.scalar(select(Organization).where(Organization.id == principal.org_id))
             if org is None:
                 raise NotFoundError("organization", principal.org_id)
             return org
+
+
+def settings_row(session: Session, org_id: int) -> PipelineSettings:
+    """The organization's `PipelineSettings` row in `session`, created (with defaults) when missing.
+
+    Two sessions may both find no row and insert one: the insert runs in a SAVEPOINT, so the
+    loser's unique violation rolls back only that, and it reads the winner's row instead.
+    """
+    for _ in range(3):
+        row = session.get(PipelineSettings, org_id)
+        if row is not None:
+            return row
+        try:
+            with session.begin_nested():
+                row = PipelineSettings(org_id=org_id, email_notifications={}, s3_retention={})
+                session.add(row)
+            return row
+        except IntegrityError:
+            continue  # created meanwhile by another session (or the organization is gone)
+    raise NotFoundError("organization", org_id)
 
 
 def _email_document(document: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from openlytics.dialects.alooma.routes import (
     code_engine,
     consolidation,
     event_types,
+    events,
     inputs,
     plumbing,
     samples,
@@ -20,5 +21,5 @@ from openlytics.dialects.alooma.routes import (
 
 def build_router() -> APIRouter:
     """The dialect's router; mount it at the dialect's prefix."""
-    modules = [account, plumbing, inputs, event_types, code_engine, samples, tables, consolidation]
+    modules = [account, plumbing, inputs, event_types, code_engine, samples, tables, consolidation, events]
     return dispatcher(CAPABILITIES.prefix, [m.routes for m in modules], inputs.webhook)
