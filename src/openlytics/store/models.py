@@ -683,7 +683,7 @@ class PipelineMinute(Base):
     __tablename__ = "pipeline_minutes"
 
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
-    node: Mapped[str] = mapped_column(String(60), primary_key=True)
+    node: Mapped[str] = mapped_column(String(600), primary_key=True)
     minute: Mapped[datetime] = mapped_column(primary_key=True)
     incoming: Mapped[int] = mapped_column(BigInteger, default=0)
     loaded: Mapped[int] = mapped_column(BigInteger, default=0)

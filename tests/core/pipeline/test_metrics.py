@@ -100,3 +100,13 @@ def test_loaded_rows_per_table(any_app: Openlytics, tmp_path: Path) -> None:
         any_app.pipeline_metrics.loaded_per_table(
             engine.principal, since=since, until=since - timedelta(hours=1)
         )
+
+    # Long table names are counted under their whole name (the node column is wide enough).
+    long_type = "page_views_of_the_marketing_site_" * 4
+    engine.processor.process_events(engine.org_id, [now_event(long_type, x=1)])
+    names = [
+        t["table_name"] for t in any_app.pipeline_metrics.loaded_per_table(engine.principal, since=since)
+    ]
+    assert any(
+        len(name) > 100 and name.startswith("main.page_views_of_the_marketing_site") for name in names
+    ), names

@@ -74,7 +74,7 @@ NODE_WINDOW_MINUTES = 5
 MAX_POINTS = 10_000
 PIPELINE = "pipeline"
 TABLE_NODE_PREFIX = "table:"  # + "<schema>.<table>": rows loaded into one output table
-NODE_LENGTH = 60  # pipeline_minutes.node
+NODE_LENGTH = 600  # pipeline_minutes.node: "table:" + schema + "." + table fits
 
 
 def table_node(table: str) -> str:
