@@ -11,23 +11,9 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from openlytics.dialects.alooma.capabilities import CAPABILITIES
+from openlytics.dialects.errors import status_table
 
-STATUS_BY_CODE: dict[str, int] = {
-    "invalid_input": 400,
-    "query_failed": 400,
-    "unauthenticated": CAPABILITIES.unauthenticated_status,
-    "permission_denied": 403,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "conflict": 409,
-    "query_cancelled": 409,
-    "result_too_large": 413,
-    "rate_limited": 429,
-    "not_implemented": 501,
-    "source_unavailable": 502,
-    "interrupted": 503,
-    "query_timeout": 500,
-}
+STATUS_BY_CODE: dict[str, int] = status_table(CAPABILITIES, query_timeout=500)
 INVALID_KEY = "Invalid key or check account name."
 
 

@@ -6,23 +6,10 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from openlytics.dialects.errors import status_table
 from openlytics.dialects.serenytics.capabilities import CAPABILITIES
 
-STATUS_BY_CODE: dict[str, int] = {
-    "invalid_input": 400,
-    "query_failed": 400,
-    "conflict": 400,
-    "unauthenticated": CAPABILITIES.unauthenticated_status,
-    "permission_denied": 403,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "result_too_large": 413,
-    "rate_limited": 429,
-    "source_unavailable": 502,
-    "interrupted": 503,
-    "query_timeout": 504,
-    "not_implemented": 501,
-}
+STATUS_BY_CODE: dict[str, int] = status_table(CAPABILITIES, conflict=400)
 
 
 def format_error(code: str, message: str, details: dict[str, Any]) -> JSONResponse:
