@@ -345,6 +345,7 @@ class Openlytics:
         self.input_poller.stop()
         self.maintenance.stop()
         self.pipeline_worker.stop()
+        self.code_engine.pool.close_all()
         self.scripts.close()
         self.runner.interrupt_all("shutdown")
         self.executor.shutdown(wait=True)

@@ -7,8 +7,10 @@ is "ok" (value: the event), "drop" (the transform returned None) or "error" (val
 (module.py, line n, in function)"); with `detail` (test runs) each line also carries the transform's
 runtime in milliseconds and the traceback text. `output` is what the event's transform printed.
 
-One process per batch: `main` is imported once (its sibling modules importable by name, the
-secrets as `from transform_secrets import secrets`), then every event runs under a per-event timer
+`main` runs one batch from files and exits (test runs); `serve` stays up and runs batch after
+batch from its standard input (the pipeline, see runtime/transform_pool.py). Either way the user's
+module `main` is imported once (its sibling modules importable by name, the secrets as
+`from transform_secrets import secrets`), then every event runs under a per-event timer
 (SIGALRM) in a try/except, so one failing or looping event errs alone. Running out of memory ends
 the process (the sandbox reports it and the whole batch fails).
 
@@ -145,64 +147,103 @@ class UserModules(MetaPathFinder, Loader):
         exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
 
 
-def main() -> int:
-    """Transform every event of `batch.jsonl` into `results.jsonl`."""
-    global _armed, _started, _limit
-    with open(INPUT, "rb") as source, open(OUTPUT, "wb", buffering=1 << 20) as sink:
-        header = _loads(source.readline())
-        sources: dict[str, str] = header["modules"]
-        seconds = float(header["event_seconds"])
-        detail = bool(header.get("detail"))
-        _limit = seconds
+class Batcher:
+    """The organization's transform, loaded once, applied to events given as JSON lines."""
+
+    def __init__(self, header: dict[str, Any]) -> None:
+        global _limit
+        self.sources: dict[str, str] = header["modules"]
+        self.seconds = float(header["event_seconds"])
+        self.detail = bool(header.get("detail"))
+        _limit = self.seconds
         signal.signal(signal.SIGALRM, _on_alarm)
-        tick = min(0.1, seconds / 4)
+        tick = min(0.1, self.seconds / 4)
         signal.setitimer(signal.ITIMER_REAL, tick, tick)
         packages = set(header.get("packages") or ())
-        transform, failure = _load(sources, header.get("secrets") or {}, packages)
-        capture = io.StringIO()
+        self.transform, self.failure = _load(self.sources, header.get("secrets") or {}, packages)
+        self.capture = io.StringIO()
         gc.freeze()  # what is alive now (the interpreter, the modules) need not be scanned per event
-        sys.stdout = capture
+        sys.stdout = self.capture
+
+    def apply(self, line: bytes) -> bytes:
+        """The result line (without its newline) of one event line."""
+        global _armed, _started
+        detail = self.detail
+        if self.transform is None:
+            return _dumps(["error", self.failure, "", 0.0, self.failure][: 5 if detail else 3])
+        started = time.perf_counter()
+        trace = ""
+        try:
+            event = _loads(line)
+            _started = time.monotonic()
+            _armed = True
+            try:
+                value = self.transform(event)
+            finally:
+                _armed = False
+            if value is None:
+                row: list[Any] = ["drop", None]
+            elif isinstance(value, dict):
+                row = ["ok", value]
+            else:
+                row = ["error", f"transform must return a dict or None, not {type(value).__name__}"]
+        except EventTimeout:
+            row = ["error", f"timed out after {self.seconds:g} s"]
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the transform's failure is this event's error
+            row = ["error", describe(exc, self.sources)]
+            trace = user_traceback(exc) if detail else ""
+        output = ""
+        capture = self.capture
+        if capture.tell():
+            output = capture.getvalue()[:MAX_EVENT_OUTPUT]
+            capture.seek(0)
+            capture.truncate()
+        row.append(output)
+        if detail:
+            row += [(time.perf_counter() - started) * 1000, trace]
+        try:
+            return _dumps(row)
+        except (TypeError, ValueError) as exc:  # the returned event holds a non-JSON value
+            return _dumps(
+                ["error", f"transform returned an event that is not JSON ({exc})", output, *row[3:]]
+            )
+
+
+def main() -> int:
+    """Transform every event of `batch.jsonl` into `results.jsonl` (one batch, then exit)."""
+    with open(INPUT, "rb") as source, open(OUTPUT, "wb", buffering=1 << 20) as sink:
+        batcher = Batcher(_loads(source.readline()))
         for line in source:
-            if transform is None:
-                sink.write(_dumps(["error", failure, "", 0.0, failure][: 5 if detail else 3]) + b"\n")
-                continue
-            started = time.perf_counter()
-            trace = ""
-            try:
-                event = _loads(line)
-                _started = time.monotonic()
-                _armed = True
-                try:
-                    value = transform(event)
-                finally:
-                    _armed = False
-                if value is None:
-                    row: list[Any] = ["drop", None]
-                elif isinstance(value, dict):
-                    row = ["ok", value]
-                else:
-                    row = ["error", f"transform must return a dict or None, not {type(value).__name__}"]
-            except EventTimeout:
-                row = ["error", f"timed out after {seconds:g} s"]
-            except MemoryError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the transform's failure is this event's error
-                row = ["error", describe(exc, sources)]
-                trace = user_traceback(exc) if detail else ""
-            output = ""
-            if capture.tell():
-                output = capture.getvalue()[:MAX_EVENT_OUTPUT]
-                capture.seek(0)
-                capture.truncate()
-            row.append(output)
-            if detail:
-                row += [(time.perf_counter() - started) * 1000, trace]
-            try:
-                encoded = _dumps(row)
-            except (TypeError, ValueError) as exc:  # the returned event holds a non-JSON value
-                message = f"transform returned an event that is not JSON ({exc})"
-                encoded = _dumps(["error", message, output, *row[3:]])
-            sink.write(encoded + b"\n")
+            sink.write(batcher.apply(line) + b"\n")
+    return 0
+
+
+def serve() -> int:
+    """Long-lived: the header line on standard input, then batches until the input ends.
+
+    A batch is a line holding its event count N, then N event lines; the answer is N result
+    lines on standard output, flushed. The whole batch is read before the first result is
+    written, so neither side blocks writing while the other does. The real standard output is
+    kept for the results: what the transform prints goes to each event's captured output.
+    """
+    source = sys.stdin.buffer
+    # Buffered: under `python -u` stdout's own binary layer is raw, and a raw write to a pipe that
+    # the per-event timer's signal interrupts writes only part of a batch's results.
+    sink = open(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)  # noqa: SIM115
+    header = source.readline()
+    if not header:
+        return 0
+    batcher = Batcher(_loads(header))
+    while count_line := source.readline():
+        count = int(count_line)
+        lines = [source.readline() for _ in range(count)]
+        if lines and not lines[-1]:
+            return 1  # the input ended inside a batch: the server went away
+        sink.write(b"".join([batcher.apply(line) + b"\n" for line in lines]))
+        sink.flush()
+        gc.collect(0)
     return 0
 
 

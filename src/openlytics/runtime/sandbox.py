@@ -214,6 +214,32 @@ class Sandbox:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    def start(
+        self,
+        program: Program,
+        *,
+        limits: Limits,
+        files: Mapping[str, bytes | Path] | None = None,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
+        network: bool = True,
+    ) -> SandboxProcess:
+        """Start `program` and leave it running, talked to through its standard input and output.
+
+        The same isolation and limits as `run`, except the wall-clock limit: a long-lived program
+        has none, its caller sets deadlines on each exchange (`SandboxProcess.kill`). CPU seconds
+        count over the program's whole life.
+        """
+        workdir = self._make_workdir()
+        try:
+            for name, content in (files or {}).items():
+                self._place(workdir, name, content)
+            process = self._spawn(program, workdir, limits, env or {}, args, network, stdin=subprocess.PIPE)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return SandboxProcess(self, process, workdir, limits)
+
     def terminate_all(self) -> None:
         """Kill every running program (server shutdown)."""
         with self._lock:
@@ -288,7 +314,7 @@ class Sandbox:
         }
         return json.dumps(config)
 
-    def _execute(
+    def _spawn(
         self,
         program: Program,
         workdir: Path,
@@ -296,13 +322,13 @@ class Sandbox:
         env: Mapping[str, str],
         args: Sequence[str],
         network: bool,
-    ) -> SandboxResult:
+        *,
+        stdin: int,
+    ) -> subprocess.Popen[bytes]:
         command = [self.python, "-I", "-u", str(BOOT), self._config(program, workdir, limits, args, network)]
-        out, err = _Capture(limits.max_output_bytes), _Capture(limits.max_output_bytes)
-        started = time.monotonic()
         process = subprocess.Popen(  # noqa: S603 - our interpreter and boot script, no shell
             command,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=workdir,
@@ -312,6 +338,31 @@ class Sandbox:
         )
         with self._lock:
             self._running[process.pid] = process
+        return process
+
+    def _reap(self, process: subprocess.Popen[bytes]) -> tuple[int, float]:
+        """Wait for the program to end: its exit code and CPU seconds; kills what it left behind."""
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            with self._lock:
+                self._running.pop(process.pid, None)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        _kill_group(process)  # whatever the program left behind in its group
+        return process.returncode, usage.ru_utime + usage.ru_stime
+
+    def _execute(
+        self,
+        program: Program,
+        workdir: Path,
+        limits: Limits,
+        env: Mapping[str, str],
+        args: Sequence[str],
+        network: bool,
+    ) -> SandboxResult:
+        out, err = _Capture(limits.max_output_bytes), _Capture(limits.max_output_bytes)
+        started = time.monotonic()
+        process = self._spawn(program, workdir, limits, env, args, network, stdin=subprocess.DEVNULL)
         readers = [
             threading.Thread(target=capture.drain, args=(stream,), daemon=True)
             for capture, stream in ((out, process.stdout), (err, process.stderr))
@@ -328,28 +379,95 @@ class Sandbox:
         timer.daemon = True
         timer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            return_code, cpu = self._reap(process)
         finally:
             timer.cancel()
-            with self._lock:
-                self._running.pop(process.pid, None)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        _kill_group(process)  # whatever the program left behind in its group
         for reader in readers:
             reader.join(timeout=5)
-        duration = time.monotonic() - started
-        cpu = usage.ru_utime + usage.ru_stime
-        limit = _limit_hit(process.returncode, timed_out.is_set(), cpu, limits, err.text())
+        limit = _limit_hit(return_code, timed_out.is_set(), cpu, limits, err.text())
         return SandboxResult(
             stdout=out.text(),
             stderr=err.text(),
-            return_code=process.returncode,
-            duration=duration,
+            return_code=return_code,
+            duration=time.monotonic() - started,
             cpu_seconds=cpu,
             timed_out=limit in ("wall", "cpu"),
             limit=limit,
             output_truncated=bool(out.dropped or err.dropped),
         )
+
+
+class SandboxProcess:
+    """A program started by `Sandbox.start`: write to `stdin`, read from `stdout`, then `close`.
+
+    Its standard error is collected in the background (up to the output cap) for the result.
+    """
+
+    def __init__(
+        self, sandbox: Sandbox, process: subprocess.Popen[bytes], workdir: Path, limits: Limits
+    ) -> None:
+        self._sandbox = sandbox
+        self._process = process
+        self._workdir = workdir
+        self._limits = limits
+        self._started = time.monotonic()
+        self._killed_by_caller = False
+        self._result: SandboxResult | None = None
+        self._err = _Capture(limits.max_output_bytes)
+        self._reader = threading.Thread(target=self._err.drain, args=(process.stderr,), daemon=True)
+        self._reader.start()
+        assert process.stdin is not None and process.stdout is not None
+        self.stdin: IO[bytes] = process.stdin
+        self.stdout: IO[bytes] = process.stdout
+
+    @property
+    def pid(self) -> int:
+        """The process id (of the boot process the server sees)."""
+        return self._process.pid
+
+    @property
+    def started(self) -> float:
+        """When it started (time.monotonic())."""
+        return self._started
+
+    def alive(self) -> bool:
+        """Whether it still runs."""
+        return self._result is None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """End it now (a missed deadline); `close` then reports a wall-clock limit."""
+        self._killed_by_caller = True
+        _kill_group(self._process)
+
+    def close(self, timeout: float = 5.0) -> SandboxResult:
+        """Close its input, wait up to `timeout` seconds for it to end (then kill it), clean up."""
+        if self._result is not None:
+            return self._result
+        for stream in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        timer = threading.Timer(timeout, lambda: _kill_group(self._process))
+        timer.daemon = True
+        timer.start()
+        try:
+            return_code, cpu = self._sandbox._reap(self._process)
+        finally:
+            timer.cancel()
+            shutil.rmtree(self._workdir, ignore_errors=True)
+        self._reader.join(timeout=5)
+        stderr = self._err.text()
+        limit = _limit_hit(return_code, self._killed_by_caller, cpu, self._limits, stderr)
+        self._result = SandboxResult(
+            stdout="",
+            stderr=stderr,
+            return_code=return_code,
+            duration=time.monotonic() - self._started,
+            cpu_seconds=cpu,
+            timed_out=limit in ("wall", "cpu"),
+            limit=limit,
+            output_truncated=bool(self._err.dropped),
+        )
+        return self._result
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

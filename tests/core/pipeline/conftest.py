@@ -160,7 +160,7 @@ def make_engine(app: Openlytics, path: Path) -> Engine:
         app.db,
         spool=app.pipeline_spool,
         event_types=app.event_types,
-        transform=lambda org, events: holder["engine"].transform(org, events),
+        transform=lambda org, events, encoded: holder["engine"].transform(org, events),
         sink_for=lambda org: sink,
         default_schema=lambda org: "main",
         restream=app.restream,

@@ -2,7 +2,7 @@
 
     engine = CodeEngine(db, box, sandbox, limits=Limits(...), event_seconds=5.0)
     engine.set_modules(principal, {"main": "def transform(event):\\n    return event"})
-    results = engine.transform_batch(org_id, events)      # one TransformResult per event, in order
+    results = engine.transform_batch(org_id, events, encoded)  # one TransformResult per event, in order
     run = engine.test_run(principal, sample, code=...)    # TestRun(result, output, runtime_ms, error)
 
 Modules are named Python sources; `main` defines `transform(event)`, which returns the event (a
@@ -10,10 +10,12 @@ dict, possibly changed), or None to drop it. Other modules are importable from `
 Secrets (encrypted at rest, never returned) are read in transforms as
 `from transform_secrets import secrets` (a read-only mapping of name to value).
 
-A batch runs in ONE sandboxed subprocess (`runtime/_transform_worker.py`), without network and
-under the given limits; each event gets `event_seconds` and errs alone (exception, timeout, a result
-that is not a dict); when the process itself fails (memory, wall clock) every event of the batch gets
-that error. With no `main`, or the default one, events pass unchanged without a subprocess.
+Batches run in a long-lived sandboxed process of the organization (`runtime/transform_pool.py`
+over `runtime/_transform_worker.py`), without network and under the given limits, fed the events'
+JSON lines; each event gets `event_seconds` and errs alone (exception, timeout, a result that is
+not a dict); when the process itself fails (memory, the batch's wall clock) every event of the
+batch gets that error. Test runs get a process of their own. With no `main`, or the default one,
+events pass unchanged without a process.
 
 Permissions: reading modules and secret names needs READ; changing them, and test runs (which run
 code with the secrets), need MANAGE_SOURCES.
@@ -40,6 +42,7 @@ from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox
 from openlytics.runtime.sandbox import Limits, Program, Sandbox, SandboxResult
 from openlytics.runtime.transform_policy import SECRETS_MODULE, allowed_packages
+from openlytics.runtime.transform_pool import TransformPool, TransformProcessError
 from openlytics.store.db import Database
 from openlytics.store.models import CodeModule, PipelineSecret
 
@@ -97,13 +100,21 @@ class CodeEngine:
     """Modules, secrets and sandboxed transforms of each organization."""
 
     def __init__(
-        self, db: Database, box: SecretBox, sandbox: Sandbox, *, limits: Limits, event_seconds: float = 5.0
+        self,
+        db: Database,
+        box: SecretBox,
+        sandbox: Sandbox,
+        *,
+        limits: Limits,
+        event_seconds: float = 5.0,
+        pool: TransformPool | None = None,
     ) -> None:
         self.db = db
         self.box = box
         self.sandbox = sandbox
         self.limits = limits
         self.event_seconds = event_seconds
+        self.pool = pool or TransformPool(sandbox, limits)
 
     # ----- modules -------------------------------------------------------------------------------------
     def modules(self, principal: Principal) -> list[CodeModule]:
@@ -151,6 +162,7 @@ class CodeEngine:
                 s.flush()
         except IntegrityError as exc:
             raise ConflictError("code modules were changed at the same time; try again") from exc
+        self.pool.close_org(principal.org_id)  # the old code's processes (they would be retired anyway)
         return sorted(saved, key=lambda m: m.name)
 
     def delete_module(self, principal: Principal, name: str) -> None:
@@ -162,6 +174,7 @@ class CodeEngine:
             )
             if not gone.rowcount:  # type: ignore[attr-defined]
                 raise NotFoundError("code module", name)
+        self.pool.close_org(principal.org_id)
 
     def reset_to_default(self, principal: Principal) -> CodeModule:
         """Set `main` back to the transform that returns events unchanged."""
@@ -201,6 +214,7 @@ class CodeEngine:
                         s.add(PipelineSecret(org_id=principal.org_id, name=name, value_encrypted=encrypted))
         except IntegrityError as exc:
             raise ConflictError("secrets were changed at the same time; try again") from exc
+        self.pool.close_org(principal.org_id)
 
     def delete_secret(self, principal: Principal, name: str) -> None:
         """Delete a secret (NotFoundError when absent)."""
@@ -213,20 +227,32 @@ class CodeEngine:
             )
             if not gone.rowcount:  # type: ignore[attr-defined]
                 raise NotFoundError("secret", name)
+        self.pool.close_org(principal.org_id)
 
     # ----- running -------------------------------------------------------------------------------------
-    def transform_batch(self, org_id: int, events: list[dict[str, Any]]) -> list[TransformResult]:
-        """Transform a batch of the organization's events; one result per event, in order."""
+    def transform_batch(
+        self, org_id: int, events: list[dict[str, Any]], encoded: list[bytes] | None = None
+    ) -> list[TransformResult]:
+        """Transform a batch of the organization's events; one result per event, in order.
+
+        `encoded`, when given, holds each event as one line of JSON (the spool's lines): they go
+        to the transform process as they are.
+        """
         if not events:
             return []
         sources = self._sources(org_id)
         if is_pass_through(sources):
             return [TransformResult(event) for event in events]
-        rows, failure = self._run(sources, self._secrets(org_id), events, detail=False)
-        if failure is not None:
+        header = _dumps(self._header(sources, self._secrets(org_id), detail=False))
+        try:
+            with _no_gc_pauses():
+                lines = encoded if encoded is not None else [_dumps(e) for e in events]
+            results = self.pool.run(org_id, header, lines)
+        except TransformProcessError as exc:
+            failure = self._failure(exc.result)
             return [TransformResult(None, failure) for _ in events]
         with _no_gc_pauses():
-            return [_result(row) for row in rows]
+            return [_result(_loads(line)) for line in results]
 
     def test_run(
         self,
@@ -280,14 +306,8 @@ class CodeEngine:
     def _run(
         self, sources: dict[str, str], secrets: dict[str, str], events: list[dict[str, Any]], *, detail: bool
     ) -> tuple[list[list[Any]], str | None]:
-        """The worker's rows for `events`, or the reason the whole batch failed."""
-        header = {
-            "modules": sources,
-            "secrets": secrets,
-            "packages": sorted({m for p in allowed_packages() for m in p.modules}),
-            "event_seconds": self.event_seconds,
-            "detail": detail,
-        }
+        """The worker's rows for `events` (one process for them), or why the whole batch failed."""
+        header = self._header(sources, secrets, detail=detail)
         with _no_gc_pauses():
             payload = b"\n".join([_dumps(header), *map(_dumps, events), b""])
         with tempfile.TemporaryDirectory(prefix="openlytics-transform-") as tmp:
@@ -306,6 +326,15 @@ class CodeEngine:
             return [], f"the transform process returned {len(lines)} results for {len(events)} events"
         with _no_gc_pauses():
             return [_loads(line) for line in lines], None
+
+    def _header(self, sources: dict[str, str], secrets: dict[str, str], *, detail: bool) -> dict[str, Any]:
+        return {
+            "modules": sources,
+            "secrets": secrets,
+            "packages": sorted({m for p in allowed_packages() for m in p.modules}),
+            "event_seconds": self.event_seconds,
+            "detail": detail,
+        }
 
     def _failure(self, result: SandboxResult) -> str:
         if result.limit == "memory":

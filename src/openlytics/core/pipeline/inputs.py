@@ -17,11 +17,11 @@ import builtins
 import json
 import logging
 import math
+import os
 import re
 import secrets as pysecrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -601,13 +601,32 @@ def _stamp(events: builtins.list[dict[str, Any]], source: _Source) -> builtins.l
         "input_type": source.type,
         "received_at": utcnow().isoformat(),
     }
-    for event in events:
+    for event, event_uuid in zip(events, random_uuids(len(events)), strict=True):
         own = event.get("_metadata")
-        metadata = {**base, "uuid": str(uuid.uuid4())}
+        metadata = {**base, "uuid": event_uuid}
         if isinstance(own, dict):
             metadata.update(own)
         event["_metadata"] = metadata
     return events
+
+
+def random_uuids(n: int) -> builtins.list[str]:
+    """N random (version 4) UUIDs as text, from one read of the system's random source.
+
+    `uuid.uuid4()` reads the random source once per UUID, a system call that cost the webhook
+    more than everything else it does per event.
+    """
+    digits = os.urandom(16 * n).hex()
+    out = []
+    for start in range(0, 32 * n, 32):
+        h = digits[start : start + 32]
+        variant = _VARIANT[h[16]]
+        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
+    return out
+
+
+# The RFC 4122 variant: the high bits of the 17th hex digit are 10 (8, 9, a or b).
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def _pollable() -> tuple[Any, ...]:

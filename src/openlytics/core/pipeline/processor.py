@@ -72,7 +72,8 @@ class TableSink(Protocol):
     def load(self, schema: str | None, table: str, data: pa.Table) -> int: ...
 
 
-Transform = Callable[[int, list[dict[str, Any]]], Sequence[TransformOutcome]]
+# (organization, events, the same events as lines of JSON) -> one outcome per event, in order
+Transform = Callable[[int, list[dict[str, Any]], list[bytes]], Sequence[TransformOutcome]]
 
 
 @dataclass
@@ -149,7 +150,7 @@ class PipelineProcessor:
         worker may prepare a batch while the one before it of the same organization completes.
         """
         try:
-            return self.prepare_events(batch.org_id, batch.events)
+            return self.prepare_events(batch.org_id, batch.events, batch.lines or None)
         except BaseException:
             self.spool.release(batch)
             raise
@@ -168,9 +169,16 @@ class PipelineProcessor:
         """Run events through the pipeline; every event ends with exactly one status."""
         return self.complete_events(self.prepare_events(org_id, events))
 
-    def prepare_events(self, org_id: int, events: Sequence[Any]) -> PreparedBatch:
-        """Serialize the entered events, check their inputs and run the transform."""
-        items = [_Event(original=e, raw=dumps(e), input_id=_input_id(e)) for e in events]
+    def prepare_events(
+        self, org_id: int, events: Sequence[Any], encoded: Sequence[bytes] | None = None
+    ) -> PreparedBatch:
+        """Check the events' inputs and run the transform; `encoded`: the events as JSON lines
+        (serialized here when not given)."""
+        if encoded is None or len(encoded) != len(events):
+            encoded = [dumps(e) for e in events]
+        items = [
+            _Event(original=e, raw=raw, input_id=_input_id(e)) for e, raw in zip(events, encoded, strict=True)
+        ]
         self._check_inputs(org_id, items)
         self._transform(org_id, items)
         return PreparedBatch(org_id, items)
@@ -215,7 +223,9 @@ class PipelineProcessor:
         if not valid:
             return
         try:
-            results = list(self.transform(org_id, [item.original for item in valid]))
+            results = list(
+                self.transform(org_id, [item.original for item in valid], [item.raw for item in valid])
+            )
             if len(results) != len(valid):
                 raise RuntimeError(f"the transform returned {len(results)} results for {len(valid)} events")
         except Exception as exc:  # noqa: BLE001 - a broken transform fails its events, never the batch

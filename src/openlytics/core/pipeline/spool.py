@@ -55,12 +55,16 @@ SUFFIX = ".jsonl"
 
 @dataclass
 class SpooledBatch:
-    """Events claimed from one organization's spool, to be acked (done) or released (retry)."""
+    """Events claimed from one organization's spool, to be acked (done) or released (retry).
+
+    `lines` holds each event as it is stored (one line of JSON, no newline), beside `events`.
+    """
 
     org_id: int
     batch_id: str
     events: list[Any]
     files: list[str] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
 
 
 def _count_of(name: str) -> int:
@@ -128,10 +132,11 @@ class IncomingSpool:
         if not taken:
             shutil.rmtree(target, ignore_errors=True)
             return None
-        events: list[Any] = []
+        lines: list[bytes] = []
         for name in taken:
-            events.extend(_read(target / name))
-        return SpooledBatch(org_id=org_id, batch_id=batch_id, events=events, files=taken)
+            lines.extend(_read_lines(target / name))
+        events = [loads(line) for line in lines]
+        return SpooledBatch(org_id=org_id, batch_id=batch_id, events=events, files=taken, lines=lines)
 
     def ack(self, batch: SpooledBatch) -> None:
         """The batch is done: forget its files."""
@@ -194,6 +199,6 @@ class IncomingSpool:
                 yield int(entry.name)
 
 
-def _read(path: Path) -> list[Any]:
+def _read_lines(path: Path) -> list[bytes]:
     with open(path, "rb") as handle:
-        return [loads(line) for line in handle if line.strip()]
+        return [line.rstrip(b"\r\n") for line in handle.read().split(b"\n") if line.strip()]
