@@ -63,11 +63,14 @@ def main(argv: list[str]) -> None:
     """Run a LiveServer until stdin closes."""
     import logging
 
+    from openlytics.runtime.gc_tuning import freeze_startup_objects, tune_for_server
     from openlytics.testing import LiveServer
 
     data_dir, threads, memory_limit = Path(argv[0]), int(argv[1]), argv[2]
     logging.disable(logging.WARNING)
+    tune_for_server()  # as `openlytics serve` does
     with LiveServer(settings_for(data_dir, threads, memory_limit)) as server:  # type: ignore[arg-type]
+        freeze_startup_objects()
         print(json.dumps({"url": server.url, "admin_key": server.admin_key}), flush=True)
         sys.stdin.read()
 

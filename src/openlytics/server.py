@@ -49,17 +49,21 @@ def serve(
     import uvicorn
 
     from openlytics.api.app import create_app
+    from openlytics.runtime.gc_tuning import freeze_startup_objects, tune_for_server
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = build_settings(host=host, port=port, data_dir=data_dir)
     core = Openlytics(settings)
 
+    tune_for_server()
+
     def on_started() -> None:
         if demo:
             from openlytics.demo import load_demo
 
             load_demo(core)
+        freeze_startup_objects()
         shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host  # noqa: S104
         print(banner(core, f"http://{shown_host}:{settings.port}"), flush=True)
 
