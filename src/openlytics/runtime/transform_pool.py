@@ -31,12 +31,26 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
 from openlytics.runtime.sandbox import Limits, Program, Sandbox, SandboxProcess, SandboxResult
 
 log = logging.getLogger(__name__)
 
 WORKER = Program.entry_point("openlytics.runtime._transform_worker", "serve")
+
+
+def _read_lines(stream: IO[bytes], count: int) -> bytes:
+    """Read until `count` newlines arrived or the stream ended (in large chunks, not line by line)."""
+    chunks: list[bytes] = []
+    seen = 0
+    while seen < count:
+        chunk = stream.read1(1 << 20)  # type: ignore[attr-defined]
+        if not chunk:
+            break
+        seen += chunk.count(b"\n")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class TransformProcessError(RuntimeError):
@@ -130,15 +144,15 @@ class TransformPool:
             try:
                 process.stdin.write(payload)
                 process.stdin.flush()
-                results = [process.stdout.readline() for _ in range(len(lines))]
+                data = _read_lines(process.stdout, len(lines))
             except (BrokenPipeError, ValueError, OSError):
-                results = []
+                data = b""
         finally:
             deadline.cancel()
             worker.busy_seconds += time.monotonic() - started
-        if len(results) == len(lines) and results[-1].endswith(b"\n"):
+        if data.count(b"\n") == len(lines) and data.endswith(b"\n"):
             worker.batches += 1
-            return [line[:-1] for line in results]
+            return data[:-1].split(b"\n")
         self._drop(worker)
         raise TransformProcessError(worker.process.close(timeout=2.0))
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -320,17 +321,7 @@ def _collect_level(
     first: dict[Path, int],
 ) -> None:
     """Types of the values under `path` of `objects` (`owners`: the index of each one's event)."""
-    columns: dict[str, builtins.list[Any]] = {}
-    for obj, owner in zip(objects, owners, strict=True):
-        for key, value in obj.items():
-            column = columns.get(key)
-            if column is None:
-                columns[key] = [value]
-                here = (*path, str(key))
-                if here not in first or owner < first[here]:
-                    first[here] = owner
-            else:
-                column.append(value)
+    columns = _columns(objects, owners, path, first)
     for key, values in columns.items():
         here = (*path, str(key))
         found = types.setdefault(here, set())
@@ -357,6 +348,46 @@ def _collect_level(
                 if key in obj and isinstance(value := obj[key], dict)
             ]
             _collect_level([v for v, _ in pairs], [o for _, o in pairs], here, types, first)
+
+
+def _columns(
+    objects: builtins.list[dict[str, Any]], owners: builtins.list[int], path: Path, first: dict[Path, int]
+) -> dict[str, builtins.list[Any]]:
+    """The values of each key of `objects`, key by key, recording the first owner of each path.
+
+    Objects are grouped by their keys (events of one source mostly share them), and each group is
+    transposed at once (`itemgetter` and `zip` run in C), not value by value.
+    """
+    shapes: dict[tuple[Any, ...], builtins.list[int]] = {}
+    for index, obj in enumerate(objects):
+        shape = tuple(obj)
+        group = shapes.get(shape)
+        if group is None:
+            shapes[shape] = [index]
+        else:
+            group.append(index)
+    columns: dict[str, builtins.list[Any]] = {}
+    for shape, indices in shapes.items():
+        if not shape:
+            continue
+        owner = owners[indices[0]]  # owners grow with the index: the group's first is its smallest
+        for key in shape:
+            here = (*path, str(key))
+            if here not in first or owner < first[here]:
+                first[here] = owner
+        members = [objects[i] for i in indices] if len(indices) < len(objects) else objects
+        getter = operator.itemgetter(*shape)
+        if len(shape) == 1:
+            transposed: Iterable[Iterable[Any]] = [map(getter, members)]
+        else:
+            transposed = zip(*map(getter, members))  # noqa: B905 - every row has len(shape) values
+        for key, values in zip(shape, transposed):  # noqa: B905 - one column per key
+            column = columns.get(key)
+            if column is None:
+                columns[key] = builtins.list(values)
+            else:
+                column.extend(values)
+    return columns
 
 
 def _node(tree: builtins.list[dict[str, Any]], path: Path) -> dict[str, Any]:

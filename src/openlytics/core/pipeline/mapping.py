@@ -104,9 +104,14 @@ def map_events(fields: Sequence[dict[str, Any]], events: Sequence[Any], mode: st
                 error = f"unmapped fields: {', '.join(unmapped)}"
                 rejected[index] = Reject(event, UNMAPPED_FIELDS, error, index)
     extracted: dict[tuple[str, ...], list[Any]] = {(): list(events)}
-    converted: list[list[Any]] = []
+    converted: list[list[Any] | pa.Array] = []
     for column in columns:
-        values, failures = _convert_column(_values(extracted, column.path), column)
+        values = _values(extracted, column.path)
+        timestamps = _iso_timestamps(values) if column.dataset_type == "datetime" else None
+        if timestamps is not None and not (column.non_null and timestamps.null_count):
+            converted.append(timestamps)
+            continue
+        values, failures = _convert_column(values, column)
         for index, error in failures:
             if index not in rejected:
                 rejected[index] = Reject(events[index], TYPE_MISMATCH, error, index)
@@ -115,17 +120,47 @@ def map_events(fields: Sequence[dict[str, Any]], events: Sequence[Any], mode: st
     if rejected:
         result.indices = [i for i in range(len(events)) if i not in rejected]
         result.rejects = [rejected[i] for i in sorted(rejected)]
-        converted = [[values[i] for i in result.indices] for values in converted]
+        kept = pa.array(result.indices, type=pa.int64())
+        converted = [
+            values.take(kept) if isinstance(values, pa.Array) else [values[i] for i in result.indices]
+            for values in converted
+        ]
     else:
         result.indices = list(range(len(events)))
     result.events = [events[i] for i in result.indices]
     result.table = pa.table(
         {
-            c.name: pa.array(v, type=ARROW_TYPES[c.dataset_type])
+            c.name: v if isinstance(v, pa.Array) else pa.array(v, type=ARROW_TYPES[c.dataset_type])
             for c, v in zip(columns, converted, strict=True)
         }
     )
     return result
+
+
+_TIMESTAMP = ARROW_TYPES["datetime"]
+_UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+def _iso_timestamps(values: list[Any]) -> pa.Array | None:
+    """A column of ISO-8601 texts (and nulls) parsed by Arrow at once, in UTC without zone; None
+    when any value is not text or Arrow cannot parse them all alike (the per-value path decides).
+
+    All with a zone offset (converted to UTC), or all without (taken as they are): as `_datetime`.
+    """
+    if not values or not set(map(type, values)) <= _TEXT_OR_NULL:
+        return None
+    texts = pa.array(values, type=pa.string())
+    for zoned in (True, False):
+        try:
+            if zoned:
+                return texts.cast(_UTC_TIMESTAMP).cast(_TIMESTAMP)
+            return texts.cast(_TIMESTAMP)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return None
+
+
+_TEXT_OR_NULL = frozenset({str, type(None)})
 
 
 def _values(extracted: dict[tuple[str, ...], list[Any]], path: tuple[str, ...]) -> list[Any]:

@@ -92,7 +92,7 @@ class BatchOutcome:
         return sum(self.counts.values())
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     original: Any
     raw: bytes  # the event as it entered, serialized before the transform could change it
@@ -101,6 +101,21 @@ class _Event:
     status: str | None = None
     error: str | None = None
     input_id: int | None = None
+    received: Any = None  # `_metadata.received_at` as it entered
+
+    @classmethod
+    def entered(cls, original: Any, raw: bytes) -> _Event:
+        """The event as it entered: its input, type and arrival read from `_metadata` once."""
+        metadata = _metadata(original)
+        if not metadata:
+            return cls(original, raw)
+        return cls(
+            original,
+            raw,
+            event_type=_type_in(metadata),
+            input_id=_id_in(metadata),
+            received=metadata.get("received_at"),
+        )
 
 
 @dataclass
@@ -176,9 +191,7 @@ class PipelineProcessor:
         (serialized here when not given)."""
         if encoded is None or len(encoded) != len(events):
             encoded = [dumps(e) for e in events]
-        items = [
-            _Event(original=e, raw=raw, input_id=_input_id(e)) for e, raw in zip(events, encoded, strict=True)
-        ]
+        items = [_Event.entered(e, raw) for e, raw in zip(events, encoded, strict=True)]
         self._check_inputs(org_id, items)
         self._transform(org_id, items)
         return PreparedBatch(org_id, items)
@@ -231,10 +244,8 @@ class PipelineProcessor:
         except Exception as exc:  # noqa: BLE001 - a broken transform fails its events, never the batch
             for item in valid:
                 item.status, item.error = "TRANSFORM_ERROR", f"{type(exc).__name__}: {exc}"
-                item.event_type = _type_of(item.original)
             return
         for item, result in zip(valid, results, strict=True):
-            item.event_type = _type_of(item.original)
             if result.error is not None:
                 item.status, item.error = "TRANSFORM_ERROR", result.error
             elif result.event is None:
@@ -294,8 +305,7 @@ class PipelineProcessor:
         outcome.loaded[key] = outcome.loaded.get(key, 0) + len(loading)
         parsed: dict[Any, datetime | None] = {}  # events of one webhook call share received_at
         for item in loading:
-            metadata = _metadata(item.original)
-            stamp = metadata.get("received_at")
+            stamp = item.received
             start = parsed.get(stamp, _UNPARSED) if isinstance(stamp, str) else None
             if start is _UNPARSED:
                 start = parsed[stamp] = received_at(item.original)
@@ -394,7 +404,10 @@ def _metadata(event: Any) -> dict[str, Any]:
 
 
 def _type_of(event: Any) -> str:
-    metadata = _metadata(event)
+    return _type_in(_metadata(event))
+
+
+def _type_in(metadata: dict[str, Any]) -> str:
     for key in ("event_type", "input_label"):
         value = metadata.get(key)
         if isinstance(value, str) and value.strip():
@@ -402,8 +415,8 @@ def _type_of(event: Any) -> str:
     return DEFAULT_EVENT_TYPE
 
 
-def _input_id(event: Any) -> int | None:
-    value = _metadata(event).get("input_id")
+def _id_in(metadata: dict[str, Any]) -> int | None:
+    value = metadata.get("input_id")
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
