@@ -156,6 +156,9 @@ class PipelineWorker:
 
     def _dispatch(self) -> None:
         now = time.monotonic()
+        with self._lock:  # every webhook call wakes the loop: do not list the spool when full
+            if sum(self._in_flight.values()) >= 2 * self.workers:
+                return
         for org_id in self.spool.orgs_with_pending():
             while not self._stop.is_set():
                 with self._lock:

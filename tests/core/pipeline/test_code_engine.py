@@ -44,15 +44,17 @@ def viewer(admin: Principal) -> Principal:
 
 
 @pytest.fixture
-def engine(app: Openlytics) -> CodeEngine:
+def engine(app: Openlytics) -> Iterator[CodeEngine]:
     """The app's stores and sandbox with tight limits: 1 s per event, 256 MB per batch."""
-    return CodeEngine(
+    engine = CodeEngine(
         app.db,
         app.box,
         app.sandbox,
         limits=Limits(cpu_seconds=30, wall_seconds=30, memory_mb=256),
         event_seconds=1.0,
     )
+    yield engine
+    engine.pool.close_all()
 
 
 def other_org(app: Openlytics) -> Principal:
@@ -338,3 +340,26 @@ def test_test_run_reports_the_traceback_and_syntax_errors(engine: CodeEngine, ad
     assert (
         run.result is None and run.error is not None and "SyntaxError" in run.error and "line 1" in run.error
     )
+
+
+def test_saved_changes_reach_the_next_batch_at_once(engine: CodeEngine, admin: Principal) -> None:
+    """Batches run in a long-lived process; new modules or secrets must not meet an old one."""
+    engine.set_modules(admin, {"main": "def transform(event):\n    event['v'] = 1\n    return event\n"})
+    assert engine.transform_batch(admin.org_id, [{"a": 1}])[0].event == {"a": 1, "v": 1}
+    assert engine.pool.processes(admin.org_id) == 1
+    code = "from transform_secrets import secrets\n\ndef transform(event):\n    event['v'] = secrets.get('k')\n    return event\n"
+    engine.set_modules(admin, {"main": code})
+    assert engine.transform_batch(admin.org_id, [{"a": 1}])[0].event == {"a": 1, "v": None}
+    engine.set_secrets(admin, {"k": "new"})
+    assert engine.transform_batch(admin.org_id, [{"a": 1}])[0].event == {"a": 1, "v": "new"}
+
+
+def test_events_given_as_json_lines_are_transformed_as_they_are(engine: CodeEngine, admin: Principal) -> None:
+    engine.set_modules(admin, {"main": ADD_AND_RENAME})
+    events = [{"title": "x", "n": 1}, {"title": "y", "n": 2}]
+    encoded = [b'{"title":"x","n":1}', b'{"title":"y","n":2}']
+    results = engine.transform_batch(admin.org_id, events, encoded)
+    assert [r.event for r in results] == [
+        {"n": 1, "seen": True, "name": "x"},
+        {"n": 2, "seen": True, "name": "y"},
+    ]
