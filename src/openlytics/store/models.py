@@ -525,7 +525,9 @@ class ActivityEvent(Base):
 
 
 class Team(IdentifiedMixin, Base):
-    """A group of users in an organization; its parameters filter the data its members read."""
+    """A group of users in an organization (ClicData's teams, ThoughtSpot's groups): its parameters
+    filter the data its members read, its privileges add to their role, what is shared with it is
+    shared with them, and it may itself belong to other groups (see docs/governance.md)."""
 
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("org_id", "name", name="uq_teams_org_name"),)
@@ -536,6 +538,74 @@ class Team(IdentifiedMixin, Base):
     # {parameter name: [allowed values]}: a member reads only rows whose column of that name holds
     # one of the values (see core/teams.py).
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    display_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    visibility: Mapped[str] = mapped_column(String(20), default="DEFAULT")  # DEFAULT | NON_SHARABLE
+    # Privilege names (core/governance/privileges.py) every member, direct or through nested
+    # groups, holds in addition to their role.
+    privileges: Mapped[list[Any]] = mapped_column(default=list)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+
+
+class TeamNesting(Base):
+    """A group inside another: the members of `member_team_id` are members of `team_id` too
+    (its privileges and what is shared with it reach them); never a cycle."""
+
+    __tablename__ = "team_nesting"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    member_team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Share(IdentifiedMixin, Base):
+    """An object shared with a user or a group, read-only or to modify (docs/governance.md)."""
+
+    __tablename__ = "shares"
+    __table_args__ = (
+        UniqueConstraint(
+            "object_kind", "object_id", "principal_kind", "principal_id", name="uq_shares_object_principal"
+        ),
+        Index("ix_shares_org_object", "org_id", "object_kind", "object_id"),
+        Index("ix_shares_principal", "principal_kind", "principal_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    object_kind: Mapped[str] = mapped_column(String(40))  # query | dashboard | visualization | ...
+    object_id: Mapped[int] = mapped_column(Integer)
+    principal_kind: Mapped[str] = mapped_column(String(10))  # user | team
+    principal_id: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(20))  # READ_ONLY | MODIFY
+    shared_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+
+
+class UserToken(IdentifiedMixin, Base):
+    """A short-lived bearer token issued to a user by password or trusted authentication: `full`
+    (acts as the user), `object` (reads one object), or a single-use `login` token."""
+
+    __tablename__ = "user_tokens"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    object_uuid: Mapped[uuid_module.UUID | None] = mapped_column(Uuid, default=None)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TrustedAuthKey(IdentifiedMixin, Base):
+    """An organization's trusted-authentication secret: a backend holding it may obtain a login
+    token for a named user. Stored hashed for lookup and encrypted to be shown again."""
+
+    __tablename__ = "trusted_auth_keys"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_encrypted: Mapped[str] = mapped_column(Text)
 
 
 class TeamMember(Base):
