@@ -20,6 +20,8 @@ from openlytics.core.datasets.service import DatasetService
 from openlytics.core.datasets.structured_service import StructuredQueryService
 from openlytics.core.emails import EmailService
 from openlytics.core.favorites import FavoriteService
+from openlytics.core.governance.groups import GroupService
+from openlytics.core.governance.sharing import SharingService
 from openlytics.core.identity import IdentityService, NewOrganization
 from openlytics.core.jobs import JobService
 from openlytics.core.jobs.events import JobEvents
@@ -51,6 +53,7 @@ from openlytics.core.sources import DataSourceService
 from openlytics.core.tasks import BackgroundTaskService
 from openlytics.core.teams import TeamService
 from openlytics.core.uploads import UploadService
+from openlytics.core.user_tokens import UserTokenService, is_user_token
 from openlytics.core.visualizations import VisualizationService
 from openlytics.engines.base import SourceEngine
 from openlytics.engines.registry import EnginePool, open_engine
@@ -105,6 +108,7 @@ class Openlytics:
             on_organization_created=self.sources.ensure_warehouse,
         )
         self.oauth = OAuthService(self.db, token_ttl=timedelta(seconds=settings.oauth_token_ttl_seconds))
+        self.user_tokens = UserTokenService(self.db, self.box, self.identity)
         self.queries = QueryService(self.db, self.sources)
         self.datasets = DatasetService(self.db, self.sources, self.box, activity=self.activity)
         self.tasks = BackgroundTaskService(self.db)
@@ -164,6 +168,8 @@ class Openlytics:
             activity=self.activity,
         )
         self.teams = TeamService(self.db)
+        self.groups = GroupService(self.db, self.teams)
+        self.sharing = SharingService(self.db, self.groups)
         self.datasets.row_filters = self.teams.row_filters
         self.dataset_rebuilds = DatasetRebuilds(self.datasets, self.jobs)
         self.structured_queries = StructuredQueryService(
@@ -296,14 +302,17 @@ class Openlytics:
         return None
 
     def authenticate_bearer(self, value: str) -> Principal:
-        """The principal of a bearer credential: an OAuth access token or an API key."""
+        """The principal of a bearer credential: an OAuth access token, a user token or an API key."""
         if is_access_token(value):
             return self.oauth.authenticate_token(value)
+        if is_user_token(value):
+            return self.user_tokens.authenticate(value)
         return self.identity.authenticate_api_key(value)
 
     def purge(self) -> Purged:
-        """Delete jobs and results past their retention (and expired OAuth access tokens)."""
+        """Delete jobs and results past their retention (and expired OAuth access and user tokens)."""
         self.oauth.purge_expired_tokens()
+        self.user_tokens.purge_expired()
         self.activity.purge(utcnow() - timedelta(days=self.settings.activity_retention_days))
         return purge_expired(
             self.db,

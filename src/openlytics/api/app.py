@@ -20,6 +20,7 @@ from openlytics.api.routers import (
     alerts,
     dashboards,
     datasets,
+    groups,
     identity,
     oauth_clients,
     pipeline,
@@ -27,13 +28,15 @@ from openlytics.api.routers import (
     runs,
     schedules,
     scripts,
+    shares,
     sources,
     teams,
+    trusted_auth,
     users,
     visualizations,
 )
 from openlytics.app import Openlytics
-from openlytics.dialects import DIALECT_PREFIXES, alooma, clicdata, serenytics, tonalytica
+from openlytics.dialects import DIALECT_PREFIXES, alooma, clicdata, serenytics, thoughtspot, tonalytica
 from openlytics.dialects.unimplemented import unimplemented_router
 from openlytics.settings import Settings
 from openlytics.web import public_pages
@@ -102,6 +105,7 @@ def create_app(
             serenytics.CAPABILITIES.prefix: serenytics.format_error,
             clicdata.CAPABILITIES.prefix: clicdata.format_error,
             alooma.CAPABILITIES.prefix: alooma.format_error,
+            thoughtspot.CAPABILITIES.prefix: thoughtspot.format_error,
         },
     )
 
@@ -120,7 +124,10 @@ def create_app(
         identity,
         users,
         oauth_clients,
+        trusted_auth,
         teams,
+        groups,
+        shares,
         sources,
         queries,
         runs,
@@ -138,6 +145,7 @@ def create_app(
     app.include_router(serenytics.build_router(), prefix=serenytics.CAPABILITIES.prefix)
     app.include_router(clicdata.build_router(), prefix=clicdata.CAPABILITIES.prefix)
     app.include_router(alooma.build_router(), prefix=alooma.CAPABILITIES.prefix)
+    app.include_router(thoughtspot.build_router(), prefix=thoughtspot.CAPABILITIES.prefix)
     app.include_router(public_pages.router)
     for vendor, prefix in DIALECT_PREFIXES.items():
         app.include_router(unimplemented_router(vendor), prefix=prefix)

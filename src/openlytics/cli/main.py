@@ -10,6 +10,7 @@ from openlytics.cli import (
     api_keys,
     data_sources,
     datasets,
+    groups,
     jobs,
     oauth_clients,
     pipeline,
@@ -17,7 +18,9 @@ from openlytics.cli import (
     query_run,
     schedules,
     scripts,
+    share,
     teams,
+    trusted_auth,
     users,
 )
 from openlytics.cli._common import ApiKeyOption, JsonOption, UrlOption, connect, console
@@ -36,8 +39,11 @@ app.command("usage")(account.usage)
 app.add_typer(account.activity_app, name="activity")
 app.add_typer(users.app, name="users")
 app.add_typer(teams.app, name="teams")
+app.add_typer(groups.app, name="groups")
+app.add_typer(share.app, name="share")
 app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(oauth_clients.app, name="oauth-clients")
+app.add_typer(trusted_auth.app, name="trusted-auth")
 app.add_typer(data_sources.app, name="data-sources")
 app.add_typer(queries.app, name="queries")
 app.add_typer(query_run.app, name="query")

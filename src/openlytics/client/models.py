@@ -175,6 +175,28 @@ class OAuthClient:
 
 
 @dataclass(frozen=True)
+class TrustedAuthKey:
+    """The organization's trusted-authentication key; `secret_key` is None while it is disabled."""
+
+    enabled: bool
+    secret_key: str | None
+    created_at: datetime | None
+    rotated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            enabled=bool(data.get("enabled")),
+            secret_key=data.get("secret_key"),
+            created_at=parse_time(data.get("created_at")),
+            rotated_at=parse_time(data.get("rotated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
 class OrganizationCreated:
     """The answer to creating an organization: it, its first admin and the admin's API key."""
 
@@ -939,6 +961,102 @@ class Team:
             updated_at=parse_time(data.get("updated_at")),
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of users (a team with governance): its privileges add to its members' roles, what is
+    shared with it reaches them, and groups nest (see docs/governance.md)."""
+
+    id: int
+    uuid: str
+    name: str
+    display_name: str | None
+    description: str | None
+    visibility: str
+    privileges: list[str]
+    author_id: int | None
+    parameters: dict[str, list[Any]]
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            id=data["id"],
+            uuid=data.get("uuid", ""),
+            name=data.get("name", ""),
+            display_name=data.get("display_name"),
+            description=data.get("description"),
+            visibility=data.get("visibility") or "DEFAULT",
+            privileges=list(data.get("privileges") or []),
+            author_id=data.get("author_id"),
+            parameters=dict(data.get("parameters") or {}),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Access to an object for a user or a group: `principal` is "user" or "group", `mode`
+    READ_ONLY, MODIFY, or (to remove a share) NO_ACCESS."""
+
+    principal: str
+    id: int
+    mode: str
+    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(principal=data["principal"], id=data["id"], mode=data["mode"], raw=data)
+
+    def to_json(self) -> JSON:
+        """The API's JSON object."""
+        return {"principal": self.principal, "id": self.id, "mode": self.mode}
+
+
+@dataclass(frozen=True)
+class ObjectShares:
+    """An object's shares (`type` "defined") or everyone it reaches ("effective"); the caller's `access`."""
+
+    kind: str
+    object_id: int
+    type: str
+    access: str
+    grants: list[Grant]
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            kind=data.get("kind", ""),
+            object_id=data["object_id"],
+            type=data.get("type", "defined"),
+            access=data.get("access", ""),
+            grants=[Grant.from_json(g) for g in data.get("grants") or []],
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class SharedObject:
+    """An object a user or group reaches through shares, and how."""
+
+    kind: str
+    object_id: int
+    mode: str
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(kind=data["kind"], object_id=data["object_id"], mode=data["mode"], raw=data)
 
 
 @dataclass(frozen=True)

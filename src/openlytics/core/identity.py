@@ -19,6 +19,7 @@ from openlytics.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from openlytics.core.governance.privileges import effective_team_ids, granted_actions
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal, Role
 from openlytics.core.secrets import (
@@ -30,7 +31,7 @@ from openlytics.core.secrets import (
     verify_password,
 )
 from openlytics.store.db import Database
-from openlytics.store.models import ApiKey, LoginSession, Organization, Query, User
+from openlytics.store.models import ApiKey, LoginSession, Organization, Query, Share, User
 from openlytics.store.types import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -205,7 +206,7 @@ class IdentityService:
                 )
             if user is None or user.disabled_at is not None:
                 raise AuthenticationError("the key's user is disabled")
-            return _principal_of(user, "user_key", api_key_id=record.id)
+            return _principal_of(user, "user_key", session=s, api_key_id=record.id)
 
     def login(self, email: str, password: str, organization: str | None = None) -> tuple[str, User]:
         """Check a password and open a session; returns (session token, user)."""
@@ -233,6 +234,24 @@ class IdentityService:
             user.last_seen_at = utcnow()
             return token, user
 
+    def open_session(self, user_id: int) -> str:
+        """Open a session for an enabled user who proved who they are otherwise (a login token)."""
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None or user.disabled_at is not None:
+                raise AuthenticationError("user is disabled")
+            token = new_token()
+            s.add(
+                LoginSession(
+                    org_id=user.org_id,
+                    user_id=user.id,
+                    token_hash=token_hash(token),
+                    expires_at=utcnow() + self.session_ttl,
+                )
+            )
+            user.last_seen_at = utcnow()
+            return token
+
     def authenticate_session(self, token: str) -> Principal:
         """The principal of a session cookie."""
         with self.db.session() as s:
@@ -242,7 +261,7 @@ class IdentityService:
             user = s.get(User, row.user_id)
             if user is None or user.disabled_at is not None:
                 raise AuthenticationError("user is disabled")
-            return _principal_of(user, "session")
+            return _principal_of(user, "session", session=s)
 
     def logout(self, token: str) -> None:
         """End a session."""
@@ -320,9 +339,9 @@ class IdentityService:
         """Delete a user of the organization (admins).
 
         Their API keys, sessions, OAuth clients, favorites, alert subscriptions and team memberships
-        go with them (foreign keys cascade); what they created (queries, dashboards, datasets...)
-        stays, with no owner. Nobody can delete themselves, a superadmin, or the organization's
-        last enabled admin.
+        go with them (foreign keys cascade), and so does what was shared with them; what they
+        created (queries, dashboards, datasets...) stays, with no owner. Nobody can delete
+        themselves, a superadmin, or the organization's last enabled admin.
         """
         principal.require(Action.MANAGE_USERS, f"user {user_id}")
         if principal.user_id == user_id:
@@ -347,6 +366,7 @@ class IdentityService:
                         "cannot delete the organization's last enabled admin; make another user admin first",
                         user_id=user_id,
                     )
+            s.execute(delete(Share).where(Share.principal_kind == "user", Share.principal_id == user_id))
             s.execute(delete(User).where(User.id == user_id))
 
     def find_user_by_email(self, principal: Principal, email: str) -> User:
@@ -530,7 +550,11 @@ class IdentityService:
 _DUMMY_HASH = hash_password("openlytics-timing-equaliser")
 
 
-def _principal_of(user: User, credential: str, *, api_key_id: int | None = None) -> Principal:
+def _principal_of(
+    user: User, credential: str, *, session: Session, api_key_id: int | None = None
+) -> Principal:
+    """The principal of an authenticated user, with their effective groups and what those grant."""
+    team_ids = effective_team_ids(session, user.org_id, user.id)
     return Principal(
         org_id=user.org_id,
         user_id=user.id,
@@ -538,6 +562,8 @@ def _principal_of(user: User, credential: str, *, api_key_id: int | None = None)
         credential=credential,
         is_superadmin=user.is_superadmin,
         api_key_id=api_key_id,
+        granted=granted_actions(session, team_ids),
+        team_ids=team_ids,
     )
 
 

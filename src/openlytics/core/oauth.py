@@ -181,7 +181,7 @@ class OAuthService:
                 raise AuthenticationError("access token expired")
             if user.disabled_at is not None:
                 raise AuthenticationError("the token's user is disabled")
-            return _principal_of(user, "oauth_token")
+            return _principal_of(user, "oauth_token", session=s)
 
     def purge_expired_tokens(self, now: datetime | None = None) -> int:
         """Delete access tokens that expired before `now`; how many went."""
@@ -201,7 +201,7 @@ class OAuthService:
             now = utcnow()
             if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
                 client.last_used_at = now
-            return _principal_of(user, "oauth_basic")
+            return _principal_of(user, "oauth_basic", session=s)
 
     @staticmethod
     def _check_password(s: Session, org_id: int, email: str, password: str) -> User:

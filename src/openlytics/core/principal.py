@@ -31,6 +31,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"  # users and other people's keys
     MANAGE_ORGS = "manage_orgs"  # create organizations (superadmin)
     PUSH_ROWS = "push_rows"  # append rows to a dataset (editors, admins, a dataset's push token)
+    BYPASS_ROW_FILTERS = "bypass_row_filters"  # read every dataset row whatever the teams' parameters
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -45,6 +46,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.PUSH_ROWS,
             Action.MANAGE_SOURCES,
             Action.MANAGE_USERS,
+            Action.BYPASS_ROW_FILTERS,
         }
     ),
 }
@@ -65,6 +67,10 @@ class Principal:
     query_scope: int | None = None  # set for query keys: the one query reachable
     api_key_id: int | None = None
     dataset_scope: int | None = None  # set for push tokens: the one dataset they may append to
+    # Filled when a user authenticates (core/governance): actions their groups' privileges add to
+    # the role, and their effective group ids (direct and through nesting).
+    granted: frozenset[Action] = frozenset()
+    team_ids: frozenset[int] = frozenset()
 
     @classmethod
     def system(cls, org_id: int) -> Principal:
@@ -84,7 +90,7 @@ class Principal:
         return cls(org_id=org_id, user_id=None, role=Role.VIEWER, credential="public_link")
 
     def can(self, action: Action) -> bool:
-        """Whether the role (or key scope) allows `action` at all."""
+        """Whether the role (or key scope), plus a user's granted privileges, allows `action` at all."""
         if action is Action.MANAGE_ORGS:
             return self.is_superadmin
         if self.dataset_scope is not None:
@@ -93,7 +99,7 @@ class Principal:
             return action in QUERY_KEY_ACTIONS
         if self.credential == "public_link":
             return action is Action.READ
-        return action in ROLE_ACTIONS[self.role]
+        return action in ROLE_ACTIONS[self.role] or action in self.granted
 
     def require(self, action: Action, resource: str = "") -> None:
         """Raise PermissionDeniedError unless `can(action)`."""

@@ -7,12 +7,14 @@ scalars. Admins (`Action.MANAGE_USERS`) manage teams; everyone who may read sees
 Row filtering (`TeamService.row_filters`, installed as `DatasetService.row_filters` and used by the
 structured queries too) follows these rules:
 
-- Admins, superadmins and the server itself (the system principal) read every row.
+- Admins, superadmins, the server itself (the system principal) and users granted
+  `Action.BYPASS_ROW_FILTERS` (a group's `BYPASSRLS` privilege) read every row.
 - Principals without a user (public links, query keys, push tokens) get no team filter: what they
   may reach is decided by their own scope.
-- Any other user reads only the rows allowed by the parameters of every team they belong to: for
-  each parameter whose name is a column of the dataset, rows whose column holds one of the values
-  (`Condition(name, "in", values)`); conditions on different columns are ANDed.
+- Any other user reads only the rows allowed by the parameters of every team they belong to,
+  directly or through nesting (core/governance): for each parameter whose name is a column of the
+  dataset, rows whose column holds one of the values (`Condition(name, "in", values)`); conditions
+  on different columns are ANDed.
 - When several of the user's teams set the same parameter, the allowed values are their union.
 - A parameter naming no column of the dataset does not filter that dataset. A user in no team, or
   in teams without parameters, reads every row.
@@ -29,11 +31,14 @@ from sqlalchemy.orm import Session
 
 from openlytics.core.datasets.structured_model import Condition
 from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError
-from openlytics.core.principal import Action, Principal, Role
+from openlytics.core.governance.privileges import effective_team_ids
+from openlytics.core.principal import Action, Principal
 from openlytics.store.db import Database
-from openlytics.store.models import Dataset, Team, TeamMember, User
+from openlytics.store.models import Dataset, Share, Team, TeamMember, TeamNesting, User
 
 JSON_SCALARS = (str, int, float, bool)
+# How a list of members (or groups) changes the current one.
+OPERATIONS = ("ADD", "REMOVE", "REPLACE")
 
 
 class TeamService:
@@ -67,14 +72,8 @@ class TeamService:
     ) -> Team:
         """A new team (admins); `parameters` maps parameter names to allowed values."""
         principal.require(Action.MANAGE_USERS, "teams")
-        name = _name(name)
-        checked = {_parameter_name(k): _values(v) for k, v in (parameters or {}).items()}
         with self.db.session() as s:
-            self._check_unique(s, principal.org_id, name)
-            team = Team(org_id=principal.org_id, name=name, description=description, parameters=checked)
-            s.add(team)
-            s.flush()
-            return team
+            return self.insert(s, principal.org_id, name=name, description=description, parameters=parameters)
 
     def update(
         self, principal: Principal, team_id: int, *, name: str | None = None, description: str | None = None
@@ -84,20 +83,17 @@ class TeamService:
         with self.db.session() as s:
             team = self._team(s, principal, team_id)
             if name is not None:
-                name = _name(name)
-                if name != team.name:
-                    self._check_unique(s, principal.org_id, name)
-                team.name = name
+                self.rename(s, team, name)
             if description is not None:
                 team.description = description
             s.flush()
             return team
 
     def delete(self, principal: Principal, team_id: int) -> None:
-        """Delete a team; its members stay users, no longer filtered by its parameters (admins)."""
+        """Delete a team with its nesting and what was shared with it; its members stay users (admins)."""
         principal.require(Action.MANAGE_USERS, f"team {team_id}")
         with self.db.session() as s:
-            s.delete(self._team(s, principal, team_id))
+            self.remove(s, self._team(s, principal, team_id))
 
     # ----- members -----------------------------------------------------------------------------
     def members(self, principal: Principal, team_id: int) -> builtins.list[User]:
@@ -135,12 +131,7 @@ class TeamService:
         """Add a user of the organization to the team (admins); adding a member again is a no-op."""
         principal.require(Action.MANAGE_USERS, f"team {team_id}")
         with self.db.session() as s:
-            self._team(s, principal, team_id)
-            user = s.get(User, user_id)
-            if user is None or user.org_id != principal.org_id:
-                raise NotFoundError("user", user_id)
-            if s.get(TeamMember, (team_id, user_id)) is None:
-                s.add(TeamMember(team_id=team_id, user_id=user_id))
+            self.change_members(s, self._team(s, principal, team_id), [user_id], "ADD")
 
     def remove_member(self, principal: Principal, team_id: int, user_id: int) -> None:
         """Take a user out of the team (admins); NotFoundError when they are not a member."""
@@ -186,18 +177,75 @@ class TeamService:
     # ----- row filtering -----------------------------------------------------------------------
     def row_filters(self, principal: Principal, dataset: Dataset) -> builtins.list[Condition]:
         """The conditions limiting the rows of `dataset` that `principal` reads (see the module doc)."""
-        if principal.user_id is None or principal.role is Role.ADMIN or principal.is_superadmin:
+        if principal.user_id is None or principal.is_superadmin or principal.can(Action.BYPASS_ROW_FILTERS):
             return []
         columns = {str(c["name"]) for c in dataset.columns or []}
         allowed: dict[str, builtins.list[Any]] = {}
         with self.db.session() as s:
-            teams = self._teams_of(s, principal.org_id, principal.user_id)
+            team_ids = effective_team_ids(s, principal.org_id, principal.user_id)
+            teams = builtins.list(
+                s.scalars(select(Team).where(Team.id.in_(team_ids)).order_by(Team.name, Team.id))
+            )
         for team in teams:
             for name, values in (team.parameters or {}).items():
                 if name in columns:
                     merged = allowed.setdefault(name, [])
                     merged.extend(v for v in _as_list(values) if not _contains(merged, v))
         return [Condition(name, "in", tuple(values)) for name, values in sorted(allowed.items())]
+
+    # ----- in an open session (GroupService builds on these) ------------------------------------
+    def insert(
+        self,
+        s: Session,
+        org_id: int,
+        *,
+        name: str,
+        description: str | None = None,
+        parameters: dict[str, builtins.list[Any]] | None = None,
+    ) -> Team:
+        """Add a team row: the name checked and unique in the organization, the parameters checked."""
+        name = _name(name)
+        checked = {_parameter_name(k): _values(v) for k, v in (parameters or {}).items()}
+        self._check_unique(s, org_id, name)
+        team = Team(org_id=org_id, name=name, description=description, parameters=checked)
+        s.add(team)
+        s.flush()
+        return team
+
+    def rename(self, s: Session, team: Team, name: str) -> None:
+        """Give a team a new name, unique in its organization."""
+        name = _name(name)
+        if name != team.name:
+            self._check_unique(s, team.org_id, name)
+        team.name = name
+
+    def change_members(self, s: Session, team: Team, user_ids: Iterable[int], operation: str = "ADD") -> None:
+        """ADD, REMOVE or REPLACE direct members (users of the team's organization; else NotFoundError)."""
+        operation = check_operation(operation)
+        wanted = set(user_ids)
+        known = set(s.scalars(select(User.id).where(User.org_id == team.org_id, User.id.in_(wanted))))
+        if operation != "REMOVE" and wanted - known:
+            raise NotFoundError("user", min(wanted - known))
+        current = set(s.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team.id)))
+        removed, added = membership_changes(current, wanted, operation)
+        if removed:
+            s.execute(
+                delete(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id.in_(removed))
+            )
+        s.add_all(TeamMember(team_id=team.id, user_id=user_id) for user_id in sorted(added))
+        s.flush()
+
+    def remove(self, s: Session, team: Team) -> None:
+        """Delete a team row with its memberships, its nesting both ways and its shares."""
+        s.execute(delete(Share).where(Share.principal_kind == "team", Share.principal_id == team.id))
+        s.execute(
+            delete(TeamNesting).where(
+                (TeamNesting.team_id == team.id) | (TeamNesting.member_team_id == team.id)
+            )
+        )
+        s.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
+        s.delete(team)
+        s.flush()
 
     # ----- helpers -----------------------------------------------------------------------------
     def _team(self, s: Session, principal: Principal, team_id: int) -> Team:
@@ -218,6 +266,23 @@ class TeamService:
     def _check_unique(self, s: Session, org_id: int, name: str) -> None:
         if s.scalar(select(Team.id).where(Team.org_id == org_id, Team.name == name)) is not None:
             raise ConflictError(f"a team named {name!r} exists", field="name")
+
+
+def check_operation(value: str) -> str:
+    """A membership operation, upper-cased: ADD, REMOVE or REPLACE (InvalidInputError otherwise)."""
+    operation = value.upper() if isinstance(value, str) else value
+    if operation not in OPERATIONS:
+        raise InvalidInputError("operation", "one of ADD, REMOVE, REPLACE")
+    return str(operation)
+
+
+def membership_changes(current: set[int], wanted: set[int], operation: str) -> tuple[set[int], set[int]]:
+    """(ids to remove, ids to add) for applying `operation` with `wanted` to the `current` ids."""
+    if operation == "REPLACE":
+        return current - wanted, wanted - current
+    if operation == "ADD":
+        return set(), wanted - current
+    return current & wanted, set()
 
 
 def _name(value: str) -> str:

@@ -14,6 +14,7 @@ from .alerts import AsyncAlerts, AsyncDestinations
 from .dashboards import AsyncDashboards
 from .data_sources import AsyncDataSources
 from .datasets import AsyncDatasets
+from .groups import AsyncGroups
 from .http import AsyncHTTP
 from .identity import AsyncApiKeys, AsyncOrganizations, AsyncUsers
 from .jobs import AsyncJobs, AsyncResults
@@ -24,7 +25,9 @@ from .result import AsyncQueryResult
 from .runs import AsyncRunner
 from .schedules import AsyncSchedules
 from .scripts import AsyncScripts
+from .shares import AsyncShares
 from .teams import AsyncTeams
+from .trusted_auth import AsyncTrustedAuth
 from .visualizations import AsyncVisualizations
 
 
@@ -48,8 +51,11 @@ class AsyncClient:
         self.organizations = AsyncOrganizations(self._http)
         self.users = AsyncUsers(self._http)
         self.teams = AsyncTeams(self._http)
+        self.groups = AsyncGroups(self._http)
+        self.shares = AsyncShares(self._http)
         self.api_keys = AsyncApiKeys(self._http)
         self.oauth_clients = AsyncOAuthClients(self._http)
+        self.trusted_auth = AsyncTrustedAuth(self._http)
         self.data_sources = AsyncDataSources(self._http)
         self.jobs = AsyncJobs(self._http)
         self.results = AsyncResults(self._http)

@@ -15,6 +15,7 @@ from .alerts import Alerts, Destinations
 from .dashboards import Dashboards
 from .data_sources import DataSources
 from .datasets import Datasets
+from .groups import Groups
 from .http import HTTP
 from .identity import ApiKeys, Organizations, Users
 from .jobs import Jobs, Results
@@ -25,7 +26,9 @@ from .result import QueryResult
 from .runs import Runner
 from .schedules import Schedules
 from .scripts import Scripts
+from .shares import Shares
 from .teams import Teams
+from .trusted_auth import TrustedAuth
 from .visualizations import Visualizations
 
 
@@ -49,8 +52,11 @@ class Client:
         self.organizations = Organizations(self._http)
         self.users = Users(self._http)
         self.teams = Teams(self._http)
+        self.groups = Groups(self._http)
+        self.shares = Shares(self._http)
         self.api_keys = ApiKeys(self._http)
         self.oauth_clients = OAuthClients(self._http)
+        self.trusted_auth = TrustedAuth(self._http)
         self.data_sources = DataSources(self._http)
         self.jobs = Jobs(self._http)
         self.results = Results(self._http)
