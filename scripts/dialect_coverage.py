@@ -88,7 +88,7 @@ def _thoughtspot() -> list[tuple[str, list[str], str]]:
         (
             "thoughtspot_rest_api_v1 `TSRestApiV1`",
             _public_methods(TSRestApiV1),
-            r"(?:v1|backend|browser|again|anonymous|stranger)",
+            r"(?:v1|backend|browser|again|anonymous|stranger|admin|editor|theirs|TSRestApiV1)",
         ),
         (
             "thoughtspot_rest_api_v1 `TSRestApiV2`",

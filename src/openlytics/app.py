@@ -171,6 +171,10 @@ class Openlytics:
         self.groups = GroupService(self.db, self.teams)
         self.sharing = SharingService(self.db, self.groups)
         self.datasets.row_filters = self.teams.row_filters
+        # Every service that reads or changes a shareable object asks sharing (docs/governance.md).
+        self.queries.sharing = self.visualizations.sharing = self.dashboards.sharing = self.sharing
+        self.datasets.sharing = self.sources.sharing = self.jobs.sharing = self.sharing
+        self.alerts.sharing = self.public_links.sharing = self.identity.sharing = self.sharing
         self.dataset_rebuilds = DatasetRebuilds(self.datasets, self.jobs)
         self.structured_queries = StructuredQueryService(
             self.db, self.jobs, self.datasets.get, row_filters=self.teams.row_filters

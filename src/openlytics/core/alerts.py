@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
+from openlytics.core.access import ObjectAccess, require_access, without_hidden
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from openlytics.core.notifications import DestinationService, Message, NotificationError, Sender
 from openlytics.core.principal import Action, Principal
@@ -83,13 +84,16 @@ class AlertService:
         self.sender = sender
         self.base_url = base_url
         self._outbox = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     # ----- definitions -------------------------------------------------------------------
     def list(self, principal: Principal) -> builtins.list[Alert]:
         """Alerts of the organization."""
         _require(principal, Action.READ)
         with self.db.session() as s:
-            return list(s.scalars(select(Alert).where(Alert.org_id == principal.org_id).order_by(Alert.id)))
+            stmt = select(Alert).where(Alert.org_id == principal.org_id)
+            stmt = without_hidden(stmt, self.sharing, principal, "query", Alert.query_id)
+            return list(s.scalars(stmt.order_by(Alert.id)))
 
     def get(self, principal: Principal, alert_id: int) -> Alert:
         """One alert."""
@@ -104,9 +108,8 @@ class AlertService:
         _require(principal, Action.WRITE)
         with self.db.session() as s:
             alert = Alert(org_id=principal.org_id, user_id=principal.user_id, state="unknown")
-            _apply(
-                s, principal, alert, {"name": name, "query_id": query_id, "options": options, "rearm": rearm}
-            )
+            fields = {"name": name, "query_id": query_id, "options": options, "rearm": rearm}
+            _apply(s, principal, alert, fields, self.sharing)
             s.add(alert)
             s.flush()
             if principal.user_id is not None:  # the author hears of it by e-mail, as in most tools
@@ -124,7 +127,7 @@ class AlertService:
             raise InvalidInputError(sorted(unknown)[0], "unknown field")
         with self.db.session() as s:
             alert = self._get(s, principal, alert_id)
-            _apply(s, principal, alert, changes)
+            _apply(s, principal, alert, changes, self.sharing)
             alert.updated_at = utcnow()
             return alert
 
@@ -293,6 +296,10 @@ class AlertService:
         alert = s.get(Alert, alert_id)
         if alert is None or alert.org_id != principal.org_id:
             raise NotFoundError("alert", alert_id)
+        try:  # an alert shows its query's results: as restricted as the query
+            require_access(self.sharing, principal, "query", alert.query_id)
+        except NotFoundError:
+            raise NotFoundError("alert", alert_id) from None
         _ = alert.user
         return alert
 
@@ -303,7 +310,9 @@ def _require(principal: Principal, action: Action) -> None:
         raise PermissionDeniedError(action.value, "alerts")
 
 
-def _apply(s: Any, principal: Principal, alert: Alert, fields: dict[str, Any]) -> None:
+def _apply(
+    s: Any, principal: Principal, alert: Alert, fields: dict[str, Any], sharing: ObjectAccess | None
+) -> None:
     if "name" in fields:
         name = fields["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
@@ -316,6 +325,7 @@ def _apply(s: Any, principal: Principal, alert: Alert, fields: dict[str, Any]) -
         )
         if query is None or query.org_id != principal.org_id:
             raise NotFoundError("query", query_id)
+        require_access(sharing, principal, "query", query.id)
         alert.query_id = query.id
     if "options" in fields:
         alert.options = _options(fields["options"])

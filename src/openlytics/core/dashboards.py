@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access, visible, without_hidden
 from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from openlytics.core.favorites import favorite_ids
 from openlytics.core.pagination import Page, paginate
@@ -44,6 +46,7 @@ class DashboardService:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     # ----- dashboards --------------------------------------------------------------------
     def list(
@@ -64,6 +67,7 @@ class DashboardService:
             stmt = stmt.where(Dashboard.is_archived.is_(False))
         if favorites_only:
             stmt = stmt.where(Dashboard.id.in_(favorite_ids(principal, "dashboard")))
+        stmt = without_hidden(stmt, self.sharing, principal, "dashboard", Dashboard.id)
         if search:
             pattern = f"%{search.lower().replace('%', '').replace('_', '')}%"
             stmt = stmt.where(or_(Dashboard.name.ilike(pattern), Dashboard.slug.ilike(pattern)))
@@ -79,7 +83,7 @@ class DashboardService:
         """A dashboard by UUID, by slug, or by id when no slug matches and the reference is a number."""
         _require_dashboards(principal, Action.READ)
         with self.db.session() as s:
-            return _detail(s, self._find(s, principal, id_or_slug))
+            return self._detail(s, principal, self._find(s, principal, id_or_slug))
 
     def create(self, principal: Principal, *, name: Any, **fields: Any) -> Dashboard:
         """A new, empty draft dashboard with a slug made from its name."""
@@ -106,7 +110,7 @@ class DashboardService:
         _require_dashboards(principal, Action.WRITE)
         _refuse_unknown(changes)
         with self.db.session() as s:
-            dashboard = self._find(s, principal, dashboard_id)
+            dashboard = self._find(s, principal, dashboard_id, "MODIFY")
             if changes:
                 _apply(dashboard, changes)
                 dashboard.version += 1
@@ -118,7 +122,7 @@ class DashboardService:
         """Archive a dashboard: hidden from lists; its widgets can no longer change."""
         _require_dashboards(principal, Action.WRITE)
         with self.db.session() as s:
-            dashboard = self._find(s, principal, dashboard_id)
+            dashboard = self._find(s, principal, dashboard_id, "MODIFY")
             dashboard.is_archived = True
             dashboard.updated_at = utcnow()
             _ = dashboard.user
@@ -140,7 +144,7 @@ class DashboardService:
         if isinstance(dashboard_id, bool) or not isinstance(dashboard_id, int):
             raise InvalidInputError("dashboard_id", "a dashboard id")
         with self.db.session() as s:
-            dashboard = self._find(s, principal, dashboard_id)
+            dashboard = self._find(s, principal, dashboard_id, "MODIFY")
             _editable(dashboard)
             viz = self._visualization(s, principal, visualization_id)
             text = _text(text)
@@ -187,7 +191,7 @@ class DashboardService:
             dashboard.updated_at = utcnow()
 
     # ----- lookups -----------------------------------------------------------------------
-    def _find(self, s: Session, principal: Principal, ref: int | str) -> Dashboard:
+    def _find(self, s: Session, principal: Principal, ref: int | str, mode: str = "READ_ONLY") -> Dashboard:
         dashboard = None
         as_uuid = _uuid_or_none(ref)
         if as_uuid is not None:
@@ -203,18 +207,23 @@ class DashboardService:
             dashboard = s.get(Dashboard, ref)
         if dashboard is None or dashboard.org_id != principal.org_id:
             raise NotFoundError("dashboard", ref)
+        require_access(self.sharing, principal, "dashboard", dashboard.id, mode)
         return dashboard
 
     def _widget(self, s: Session, principal: Principal, widget_id: int) -> tuple[Widget, Dashboard]:
+        """A widget the caller may change, and its dashboard."""
         widget = s.get(Widget, widget_id)
         if widget is None or widget.org_id != principal.org_id:
             raise NotFoundError("widget", widget_id)
         dashboard = s.get(Dashboard, widget.dashboard_id)
         assert dashboard is not None
+        require_access(self.sharing, principal, "dashboard", dashboard.id, "MODIFY")
+        viz = s.get(Visualization, widget.visualization_id) if widget.visualization_id else None
+        if viz is not None and not self._shown_charts(principal, [viz]):
+            raise NotFoundError("widget", widget_id)
         return widget, dashboard
 
-    @staticmethod
-    def _visualization(s: Session, principal: Principal, ref: Any) -> Visualization | None:
+    def _visualization(self, s: Session, principal: Principal, ref: Any) -> Visualization | None:
         if ref is None:
             return None
         if isinstance(ref, bool) or not isinstance(ref, int):
@@ -222,7 +231,26 @@ class DashboardService:
         viz = s.get(Visualization, ref)
         if viz is None or viz.org_id != principal.org_id:
             raise NotFoundError("visualization", ref)
+        if not self._shown_charts(principal, [viz]):
+            raise NotFoundError("visualization", ref)
         return viz
+
+    def _detail(self, s: Session, principal: Principal, dashboard: Dashboard) -> DashboardDetail:
+        """The dashboard with the widgets the caller may see (docs/governance.md "Enforcement")."""
+        widgets = s.scalars(select(Widget).where(Widget.dashboard_id == dashboard.id).order_by(Widget.id))
+        placed = [_placed(s, w) for w in widgets]
+        shown = self._shown_charts(principal, [p.visualization for p in placed if p.visualization])
+        placed = [p for p in placed if p.visualization is None or p.visualization.id in shown]
+        placed.sort(key=lambda p: (position_of(p.widget)["row"], position_of(p.widget)["col"], p.widget.id))
+        _ = dashboard.user
+        return DashboardDetail(dashboard, placed)
+
+    def _shown_charts(self, principal: Principal, charts: Iterable[Visualization]) -> set[int]:
+        """The ids of those visualizations whose chart and query the caller both reach."""
+        charts = [*charts]
+        shown = visible(self.sharing, principal, "visualization", [v.id for v in charts])
+        queries = visible(self.sharing, principal, "query", [v.query_id for v in charts])
+        return {v.id for v in charts if v.id in shown and v.query_id in queries}
 
 
 def _uuid_or_none(ref: int | str) -> uuid.UUID | None:
@@ -239,14 +267,6 @@ def position_of(widget: Widget) -> dict[str, int]:
     raw = (widget.options or {}).get("position") or {}
     default = {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}
     return {key: _int_or(raw.get(key), value) for key, value in default.items()}
-
-
-def _detail(s: Session, dashboard: Dashboard) -> DashboardDetail:
-    widgets = list(s.scalars(select(Widget).where(Widget.dashboard_id == dashboard.id).order_by(Widget.id)))
-    placed = [_placed(s, w) for w in widgets]
-    placed.sort(key=lambda p: (position_of(p.widget)["row"], position_of(p.widget)["col"], p.widget.id))
-    _ = dashboard.user
-    return DashboardDetail(dashboard, placed)
 
 
 def _placed(s: Session, widget: Widget) -> PlacedWidget:

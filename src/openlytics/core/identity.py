@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access
 from openlytics.core.errors import (
     AuthenticationError,
     ConflictError,
@@ -72,6 +73,7 @@ class IdentityService:
         self.box = box
         self.session_ttl = session_ttl
         self._on_org_created = on_organization_created
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     # ----- organizations -----------------------------------------------------------------
     def bootstrap(
@@ -477,6 +479,8 @@ class IdentityService:
             query = s.get(Query, query_id)
             if query is None or query.org_id != principal.org_id:
                 raise NotFoundError("query", query_id)
+            # A query key reads the query's results whatever its shares: issuing one shares it.
+            require_access(self.sharing, principal, "query", query_id, "MODIFY")
             key = new_api_key()
             record = self._key_record(principal.org_id, None, query_id, name or f"query {query_id}", key)
             s.add(record)

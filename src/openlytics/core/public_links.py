@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, select, update
 
+from openlytics.core.access import ObjectAccess, require_access
 from openlytics.core.errors import NotFoundError, PermissionDeniedError
 from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox, new_token, token_hash
@@ -20,6 +21,7 @@ class PublicLinkService:
     def __init__(self, db: Database, box: SecretBox) -> None:
         self.db = db
         self.box = box
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     def share(self, principal: Principal, dashboard_id: int) -> str:
         """The dashboard's public token: the active one, or a new one."""
@@ -30,6 +32,7 @@ class PublicLinkService:
             dashboard = s.get(Dashboard, dashboard_id)
             if dashboard is None or dashboard.org_id != principal.org_id or dashboard.is_archived:
                 raise NotFoundError("dashboard", dashboard_id)
+            require_access(self.sharing, principal, "dashboard", dashboard_id, "MODIFY")
             active = s.scalar(_active(dashboard_id))
             if active is not None:
                 return self.box.decrypt(active.token_encrypted)
@@ -52,6 +55,7 @@ class PublicLinkService:
             dashboard = s.get(Dashboard, dashboard_id)
             if dashboard is None or dashboard.org_id != principal.org_id:
                 raise NotFoundError("dashboard", dashboard_id)
+            require_access(self.sharing, principal, "dashboard", dashboard_id)
             active = s.scalar(_active(dashboard_id))
             return self.box.decrypt(active.token_encrypted) if active else None
 
@@ -62,6 +66,7 @@ class PublicLinkService:
             dashboard = s.get(Dashboard, dashboard_id)
             if dashboard is None or dashboard.org_id != principal.org_id:
                 raise NotFoundError("dashboard", dashboard_id)
+            require_access(self.sharing, principal, "dashboard", dashboard_id, "MODIFY")
             s.execute(
                 update(PublicLink)
                 .where(PublicLink.dashboard_id == dashboard_id, PublicLink.revoked_at.is_(None))

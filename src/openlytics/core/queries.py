@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access, without_hidden
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from openlytics.core.favorites import favorite_ids
 from openlytics.core.pagination import Page, paginate
@@ -29,6 +30,7 @@ class QueryService:
     def __init__(self, db: Database, sources: DataSourceService) -> None:
         self.db = db
         self.sources = sources
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     def list(
         self,
@@ -50,6 +52,7 @@ class QueryService:
             stmt = stmt.where(Query.id == principal.query_scope)
         if not include_archived:
             stmt = stmt.where(Query.is_archived.is_(False))
+        stmt = without_hidden(stmt, self.sharing, principal, "query", Query.id)
         if search:
             pattern = f"%{_escape_like(search.lower())}%"
             stmt = stmt.where(
@@ -97,7 +100,7 @@ class QueryService:
         principal.require(Action.WRITE, f"query {query_id}")
         _refuse_unknown(fields)
         with self.db.session() as s:
-            query = self._get(s, principal, query_id)
+            query = self._get(s, principal, query_id, "MODIFY")
             self._apply(s, principal, query, fields)
             query.version += 1
             query.last_modified_by_id = principal.user_id
@@ -108,7 +111,7 @@ class QueryService:
         """Archive a query: hidden from lists, still readable, no longer scheduled."""
         principal.require(Action.WRITE, f"query {query_id}")
         with self.db.session() as s:
-            query = self._get(s, principal, query_id)
+            query = self._get(s, principal, query_id, "MODIFY")
             query.is_archived = True
             query.updated_at = utcnow()
             return query
@@ -141,12 +144,13 @@ class QueryService:
             _ = copy.user
             return copy
 
-    def _get(self, s: Session, principal: Principal, query_id: int) -> Query:
+    def _get(self, s: Session, principal: Principal, query_id: int, mode: str = "READ_ONLY") -> Query:
         query = s.get(Query, query_id)
         if query is None or query.org_id != principal.org_id:
             raise NotFoundError("query", query_id)
         if principal.query_scope is not None and principal.query_scope != query_id:
             raise PermissionDeniedError("read", f"query {query_id}")
+        require_access(self.sharing, principal, "query", query_id, mode)
         return query
 
     def _apply(self, s: Session, principal: Principal, query: Query, fields: dict[str, Any]) -> None:
@@ -160,6 +164,8 @@ class QueryService:
             source = s.get(DataSource, fields["data_source_id"])
             if source is None or source.org_id != principal.org_id:
                 raise InvalidInputError("data_source_id", f"no data source {fields['data_source_id']}")
+            if source.id != query.data_source_id:  # a source shared away from the caller is not theirs to use
+                require_access(self.sharing, principal, "data_source", source.id)
             query.data_source_id = source.id
         if "parameters" in fields:
             definitions = parse_definitions(fields["parameters"] or [])

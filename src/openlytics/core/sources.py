@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access, without_hidden
 from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal
@@ -55,6 +56,7 @@ class DataSourceService:
         self.open_engine = open_engine
         self.warehouse_dir = warehouse_dir
         self.allowed_file_dirs = allowed_file_dirs
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     def ensure_warehouse(self, s: Session, org: Organization) -> DataSource:
         """Give an organization its embedded warehouse source (called when it is created)."""
@@ -78,6 +80,7 @@ class DataSourceService:
         principal.require(Action.READ, "data sources")
         with self.db.session() as s:
             stmt = select(DataSource).where(DataSource.org_id == principal.org_id).order_by(DataSource.id)
+            stmt = without_hidden(stmt, self.sharing, principal, "data_source", DataSource.id)
             return paginate(s, stmt, page, per_page)
 
     def get(self, principal: Principal, source_id: int) -> DataSource:
@@ -131,7 +134,7 @@ class DataSourceService:
         """Change a source's name, URL or options (admins)."""
         principal.require(Action.MANAGE_SOURCES, f"data source {source_id}")
         with self.db.session() as s:
-            source = self._get(s, principal, source_id)
+            source = self._get(s, principal, source_id, "MODIFY")
             old_key = _cache_key(source)
             if name is not None and name != source.name:
                 self._unique_name(s, principal.org_id, _name(name))
@@ -152,7 +155,7 @@ class DataSourceService:
         """Remove an external source with its queries and results (admins)."""
         principal.require(Action.MANAGE_SOURCES, f"data source {source_id}")
         with self.db.session() as s:
-            source = self._get(s, principal, source_id)
+            source = self._get(s, principal, source_id, "MODIFY")
             if source.kind == WAREHOUSE_KIND:
                 raise ConflictError("the embedded warehouse cannot be deleted")
             key = _cache_key(source)
@@ -207,10 +210,11 @@ class DataSourceService:
         return float(value) if value else None
 
     # ----- helpers -----------------------------------------------------------------------
-    def _get(self, s: Session, principal: Principal, source_id: int) -> DataSource:
+    def _get(self, s: Session, principal: Principal, source_id: int, mode: str = "READ_ONLY") -> DataSource:
         source = s.get(DataSource, source_id)
         if source is None or source.org_id != principal.org_id:
             raise NotFoundError("data source", source_id)
+        require_access(self.sharing, principal, "data_source", source.id, mode)
         return source
 
     def _unique_name(self, s: Session, org_id: int, name: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access, visible
 from openlytics.core.errors import InvalidInputError, NotFoundError
 from openlytics.core.principal import Action, Principal
 from openlytics.render.errors import VisualizationOptionsError
@@ -24,6 +25,7 @@ class VisualizationService:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     def for_queries(self, principal: Principal, query_ids: list[int]) -> dict[int, list[Visualization]]:
         """The visualizations of each query, oldest first."""
@@ -32,12 +34,16 @@ class VisualizationService:
         if not query_ids:
             return found
         with self.db.session() as s:
-            rows = s.scalars(
-                select(Visualization)
-                .where(Visualization.org_id == principal.org_id, Visualization.query_id.in_(query_ids))
-                .order_by(Visualization.id)
+            rows = list(
+                s.scalars(
+                    select(Visualization)
+                    .where(Visualization.org_id == principal.org_id, Visualization.query_id.in_(query_ids))
+                    .order_by(Visualization.id)
+                )
             )
-            for viz in rows:
+        shown = visible(self.sharing, principal, "visualization", [viz.id for viz in rows])
+        for viz in rows:
+            if viz.id in shown:
                 found[viz.query_id].append(viz)
         return found
 
@@ -65,6 +71,7 @@ class VisualizationService:
             query = s.get(Query, query_id)
             if query is None or query.org_id != principal.org_id:
                 raise NotFoundError("query", query_id)
+            require_access(self.sharing, principal, "query", query.id, "MODIFY")
             viz_type = _type(type)
             viz = Visualization(
                 org_id=principal.org_id,
@@ -86,7 +93,7 @@ class VisualizationService:
         if unknown:
             raise InvalidInputError(sorted(unknown)[0], "unknown field")
         with self.db.session() as s:
-            viz = self._get(s, principal, visualization_id)
+            viz = self._get(s, principal, visualization_id, "MODIFY")
             if "type" in changes:
                 viz.type = _type(changes["type"])
             if "name" in changes:
@@ -105,13 +112,21 @@ class VisualizationService:
         """Delete a visualization and the widgets that show it."""
         principal.require(Action.WRITE, f"visualization {visualization_id}")
         with self.db.session() as s:
-            s.delete(self._get(s, principal, visualization_id))
+            s.delete(self._get(s, principal, visualization_id, "MODIFY"))
 
-    def _get(self, s: Session, principal: Principal, visualization_id: int) -> Visualization:
+    def _get(
+        self, s: Session, principal: Principal, visualization_id: int, mode: str = "READ_ONLY"
+    ) -> Visualization:
         viz = s.get(Visualization, visualization_id)
         if viz is None or viz.org_id != principal.org_id:
             raise NotFoundError("visualization", visualization_id)
         principal.require_query(viz.query_id)
+        # A chart draws its query's results: one hidden from the caller hides the chart too.
+        if viz.query_id not in visible(self.sharing, principal, "query", [viz.query_id]):
+            raise NotFoundError("visualization", visualization_id)
+        require_access(self.sharing, principal, "visualization", visualization_id, mode)
+        if mode == "MODIFY":  # a chart is part of its query: changing it changes the query
+            require_access(self.sharing, principal, "query", viz.query_id, mode)
         return viz
 
 

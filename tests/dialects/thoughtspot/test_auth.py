@@ -217,7 +217,7 @@ def test_object_tokens_name_one_object_and_are_not_general_bearer_tokens(ts: Tho
 
 
 def test_unimplemented_paths_answer_501_in_the_vendor_shape(ts: ThoughtSpot) -> None:
-    response = httpx.get(f"{ts.url}/callosum/v1/tspublic/v1/metadata/listobjectheaders")
+    response = httpx.get(f"{ts.url}/callosum/v1/tspublic/v1/metadata/listvizheaders")
     assert response.status_code == 501
     assert response.json()["error"]["code"] == "not_implemented"
 

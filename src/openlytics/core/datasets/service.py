@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access, visible, without_hidden
 from openlytics.core.activity import ActivityKind, ActivityLog
 from openlytics.core.datasets import column_types as types
 from openlytics.core.datasets.load_sources import LoadSource
@@ -78,6 +79,7 @@ class DatasetService:
         self.activity = activity
         # Conditions a caller's reads are limited to (set by the team service: team parameters).
         self.row_filters: RowFilters | None = None
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -94,6 +96,7 @@ class DatasetService:
             if search:
                 pattern = f"%{search.strip()}%"
                 stmt = stmt.where(or_(Dataset.name.ilike(pattern), Dataset.description.ilike(pattern)))
+            stmt = without_hidden(stmt, self.sharing, principal, "dataset", Dataset.id)
             return paginate(s, stmt, page, per_page)
 
     def get(self, principal: Principal, ref: int | str) -> Dataset:
@@ -106,7 +109,10 @@ class DatasetService:
         """The dataset with this name, if any."""
         _require(principal, Action.READ, "datasets")
         with self.db.session() as s:
-            return s.scalar(select(Dataset).where(Dataset.org_id == principal.org_id, Dataset.name == name))
+            found = s.scalar(select(Dataset).where(Dataset.org_id == principal.org_id, Dataset.name == name))
+        if found is None or not visible(self.sharing, principal, "dataset", [found.id]):
+            return None
+        return found
 
     def versions(self, principal: Principal, dataset_id: int) -> builtins.list[DatasetVersion]:
         """Kept versions, newest first."""
@@ -145,7 +151,7 @@ class DatasetService:
         with self.db.session() as s:
             self._unique(s, principal.org_id, name)
             if source_query_id is not None:
-                _readable_query(s, principal, source_query_id)
+                _readable_query(s, principal, source_query_id, self.sharing)
             dataset = Dataset(
                 org_id=principal.org_id,
                 user_id=principal.user_id,
@@ -186,11 +192,11 @@ class DatasetService:
         dataset becomes a custom table); the data is not touched."""
         _require(principal, Action.WRITE, f"dataset {dataset_id}")
         with self._locked(dataset_id), self.db.session() as s:
-            dataset = self._get(s, principal, dataset_id)
+            dataset = self._get(s, principal, dataset_id, "MODIFY")
             old_name = dataset.name
             if not isinstance(source_query_id, _Unset):
                 if source_query_id is not None:
-                    _readable_query(s, principal, source_query_id)
+                    _readable_query(s, principal, source_query_id, self.sharing)
                 dataset.source_query_id = source_query_id
             if primary_key is not None:
                 dataset.primary_key = _key(
@@ -215,7 +221,7 @@ class DatasetService:
         _require(principal, Action.WRITE, f"dataset {dataset_id}")
         with self._locked(dataset_id):
             with self.db.session() as s:
-                dataset = self._get(s, principal, dataset_id)
+                dataset = self._get(s, principal, dataset_id, "MODIFY")
                 s.delete(dataset)
             tables = self._tables(principal)
             tables.drop_view(dataset.name)
@@ -280,7 +286,7 @@ class DatasetService:
         added = types.schema_of(columns)
         with self._locked(dataset_id):
             with self.db.session() as s:
-                dataset = self._get(s, principal, dataset_id)
+                dataset = self._get(s, principal, dataset_id, "MODIFY")
             clash = [c["name"] for c in dataset.columns if c["name"] in added.names]
             if clash:
                 raise InvalidInputError("columns", f"column {clash[0]!r} exists")
@@ -308,7 +314,7 @@ class DatasetService:
         """Note that the dataset was just rebuilt from its source query (`last_rebuilt_at`)."""
         _require(principal, Action.WRITE, f"dataset {dataset_id}")
         with self.db.session() as s:
-            dataset = self._get(s, principal, dataset_id)
+            dataset = self._get(s, principal, dataset_id, "MODIFY")
             dataset.last_rebuilt_at = utcnow()
             return dataset
 
@@ -411,7 +417,7 @@ class DatasetService:
         """The dataset's push token (created on first use): it may only append rows to this dataset."""
         _require(principal, Action.WRITE, f"dataset {dataset_id}")
         with self.db.session() as s:
-            dataset = self._get(s, principal, dataset_id)
+            dataset = self._get(s, principal, dataset_id, "MODIFY")
             if dataset.push_token_encrypted:
                 return self.box.decrypt(dataset.push_token_encrypted)
             token = PUSH_TOKEN_PREFIX + pysecrets.token_urlsafe(32)
@@ -432,7 +438,7 @@ class DatasetService:
     def _write(self, principal: Principal, dataset_id: int) -> Iterator[TableWriter]:
         with self._locked(dataset_id):
             with self.db.session() as s:
-                dataset = self._get(s, principal, dataset_id)
+                dataset = self._get(s, principal, dataset_id, _write_mode(principal))
             writer = self._writer(principal, dataset)
             writer.sweep()
             yield writer
@@ -462,7 +468,7 @@ class DatasetService:
         with lock:
             yield
 
-    def _get(self, s: Session, principal: Principal, ref: int | str) -> Dataset:
+    def _get(self, s: Session, principal: Principal, ref: int | str, mode: str = "READ_ONLY") -> Dataset:
         dataset: Dataset | None
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             dataset = s.get(Dataset, int(ref))
@@ -476,6 +482,7 @@ class DatasetService:
             raise NotFoundError("dataset", ref)
         if principal.dataset_scope is not None and principal.dataset_scope != dataset.id:
             raise NotFoundError("dataset", ref)
+        require_access(self.sharing, principal, "dataset", dataset.id, mode)
         return dataset
 
     def _version(self, dataset: Dataset, version: int) -> DatasetVersion:
@@ -495,7 +502,7 @@ class DatasetService:
             raise ConflictError(f"a dataset named {name!r} exists", field="name")
 
 
-def _readable_query(s: Session, principal: Principal, query_id: int) -> Query:
+def _readable_query(s: Session, principal: Principal, query_id: int, sharing: ObjectAccess | None) -> Query:
     """The saved query `query_id` of the caller's organization, if the caller may read it."""
     if isinstance(query_id, bool) or not isinstance(query_id, int):
         raise InvalidInputError("source_query_id", "a query id")
@@ -504,7 +511,14 @@ def _readable_query(s: Session, principal: Principal, query_id: int) -> Query:
     query = s.get(Query, query_id)
     if query is None or query.org_id != principal.org_id:
         raise NotFoundError("query", query_id)
+    require_access(sharing, principal, "query", query.id)
     return query
+
+
+def _write_mode(principal: Principal) -> str:
+    # Appending needs only PUSH_ROWS, which viewers may hold (USERDATAUPLOADING), and sharing
+    # never gives a non-writer MODIFY: such a caller appends to the datasets it sees.
+    return "MODIFY" if principal.can(Action.WRITE) else "READ_ONLY"
 
 
 def _converted_values(values: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:

@@ -154,6 +154,23 @@ class SharingService:
             modes = self._modes(s, principal, kind, sorted(set(object_ids)))
         return {i for i, mode in modes.items() if mode != "NO_ACCESS"}
 
+    def hidden_ids(self, principal: Principal, kind: str) -> set[int]:
+        """The restricted objects of `kind` the caller does not reach (lists leave them out in SQL).
+
+        Only shared objects can be hidden, so this reads the shares of `kind`, not every object.
+        """
+        kind = _kind(kind)
+        if principal.user_id is None or principal.can(Action.MANAGE_USERS):
+            return set()
+        with self.db.session() as s:
+            shared = s.scalars(
+                select(Share.object_id)
+                .where(Share.org_id == principal.org_id, Share.object_kind == kind)
+                .distinct()
+            )
+            modes = self._modes(s, principal, kind, sorted(shared))
+        return {i for i, mode in modes.items() if mode == "NO_ACCESS"}
+
     def require(self, principal: Principal, kind: str, object_id: int, mode: str = "READ_ONLY") -> None:
         """NotFoundError when the caller may not see the object, PermissionDeniedError when it sees
         it but `mode` is MODIFY and it may not modify it."""

@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access, without_hidden
 from openlytics.core.activity import ActivityKind, ActivityLog
 from openlytics.core.errors import (
     InterruptedJobError,
@@ -70,6 +71,7 @@ class JobService:
         self.inline_limit = inline_rows
         self._submit_lock = threading.Lock()
         self._org_uuids: dict[int, str] = {}  # never change, so cached for the life of the process
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     # ----- running -----------------------------------------------------------------------
     def plan_saved(
@@ -87,6 +89,7 @@ class JobService:
             query = s.get(Query, query_id)
             if query is None or query.org_id != principal.org_id:
                 raise NotFoundError("query", query_id)
+            require_access(self.sharing, principal, "query", query.id)
             source = s.get(DataSource, query.data_source_id)
             assert source is not None
         statement = render(
@@ -268,6 +271,11 @@ class JobService:
             raise NotFoundError("job", job_id)
         if principal.query_scope is not None and job.query_id != principal.query_scope:
             raise PermissionDeniedError("read", f"job {job_id}")
+        if job.query_id is not None:  # a saved query's runs are as restricted as the query
+            try:
+                require_access(self.sharing, principal, "query", job.query_id)
+            except NotFoundError:
+                raise NotFoundError("job", job_id) from None
         return job
 
     def list(
@@ -288,6 +296,7 @@ class JobService:
             stmt = stmt.where(Job.status == status)
         if query_id is not None:
             stmt = stmt.where(Job.query_id == query_id)
+        stmt = without_hidden(stmt, self.sharing, principal, "query", Job.query_id)
         with self.db.session() as s:
             return paginate(s, stmt.order_by(Job.id.desc()), page, per_page)
 
@@ -322,6 +331,11 @@ class JobService:
             raise NotFoundError("result", result_id)
         if principal.query_scope is not None and result.query_id != principal.query_scope:
             raise PermissionDeniedError("read", f"result {result_id}")
+        if result.query_id is not None:  # a saved query's results are as restricted as the query
+            try:
+                require_access(self.sharing, principal, "query", result.query_id)
+            except NotFoundError:
+                raise NotFoundError("result", result_id) from None
         return result
 
     def open_result(self, principal: Principal, result_id: int) -> tuple[QueryResult, pa.RecordBatchReader]:
@@ -387,6 +401,7 @@ class JobService:
     def _dropdown_values(self, principal: Principal, query_id: int) -> Sequence[Any]:
         with self.db.session() as s:
             query = _query_in_org(s, principal, query_id)
+            require_access(self.sharing, principal, "query", query.id)
             result = s.get(QueryResult, query.latest_result_id) if query.latest_result_id else None
         if result is None:
             raise InvalidInputError("parameters", f"query {query_id} has no result to offer values from")

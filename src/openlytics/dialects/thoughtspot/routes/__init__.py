@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openlytics.dialects.thoughtspot.routes import auth_v2, groups, session, unknown, users, users_v2
+from openlytics.dialects.thoughtspot.routes import (
+    auth_v2,
+    groups,
+    metadata,
+    security,
+    security_v2,
+    session,
+    unknown,
+    users,
+    users_v2,
+)
 
 
 def build_router() -> APIRouter:
     """The dialect's router; mount it at the dialect's prefix."""
     router = APIRouter(include_in_schema=False)
     # `unknown` last: it answers 501 for every path the others do not serve.
-    for module in (session, users, groups, auth_v2, users_v2, unknown):
+    for module in (session, users, groups, metadata, security, auth_v2, users_v2, security_v2, unknown):
         router.include_router(module.router)
     return router
