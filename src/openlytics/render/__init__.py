@@ -4,6 +4,7 @@ A leaf package: it knows only the plain views in `model`, never the server's obj
 """
 
 from openlytics.render.dashboard import dashboard_spec
+from openlytics.render.document import DocumentOptions, dashboard_document
 from openlytics.render.errors import VisualizationOptionsError
 from openlytics.render.image import (
     dashboard_pdf,
@@ -20,11 +21,13 @@ from openlytics.render.vega import visualization_spec
 __all__ = [
     "Column",
     "DashboardView",
+    "DocumentOptions",
     "Position",
     "VisualizationOptionsError",
     "VisualizationView",
     "WidgetView",
     "check_options",
+    "dashboard_document",
     "dashboard_pdf",
     "dashboard_png",
     "dashboard_spec",

@@ -120,7 +120,7 @@ def _band_spec(band: list[WidgetView], unit: float) -> dict[str, Any]:
 def _stack_spec(stack: _Stack, unit: float) -> dict[str, Any]:
     width = _width(stack.end - stack.start, unit)
     views = [
-        _widget_spec(w, width, w.position.size_y * ROW_PX - GUTTER)
+        widget_spec(w, width, w.position.size_y * ROW_PX - GUTTER)
         for w in sorted(stack.widgets, key=lambda w: w.position.row)
     ]
     return views[0] if len(views) == 1 else {"vconcat": views, **INDEPENDENT}
@@ -134,7 +134,7 @@ def _spacer(width: int) -> dict[str, Any]:
     return {"width": width, "height": 1, "view": {"stroke": None}, "data": {"values": []}, "mark": "point"}
 
 
-def _widget_spec(widget: WidgetView, width: int, height: int) -> dict[str, Any]:
+def widget_spec(widget: WidgetView, width: int, height: int) -> dict[str, Any]:
     """One widget in a cell of `width` x `height` pixels; a widget that cannot be drawn says why."""
     visualization = widget.visualization
     if visualization is None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from openlytics.dialects.thoughtspot.routes import (
     auth_v2,
     data,
+    export,
     groups,
     metadata,
     security,
@@ -22,6 +23,18 @@ def build_router() -> APIRouter:
     """The dialect's router; mount it at the dialect's prefix."""
     router = APIRouter(include_in_schema=False)
     # `unknown` last: it answers 501 for every path the others do not serve.
-    for module in (session, users, groups, metadata, data, security, auth_v2, users_v2, security_v2, unknown):
+    for module in (
+        session,
+        users,
+        groups,
+        metadata,
+        data,
+        export,
+        security,
+        auth_v2,
+        users_v2,
+        security_v2,
+        unknown,
+    ):
         router.include_router(module.router)
     return router
