@@ -213,28 +213,8 @@ class IdentityService:
     def login(self, email: str, password: str, organization: str | None = None) -> tuple[str, User]:
         """Check a password and open a session; returns (session token, user)."""
         with self.db.session() as s:
-            stmt = select(User).where(User.email == email.strip().lower())
-            if organization:
-                stmt = stmt.join(Organization).where(Organization.slug == organization)
-            users = list(s.scalars(stmt))
-            # Hash even when nobody matches, so timing does not reveal which emails exist.
-            candidates = [u for u in users if verify_password(u.password_hash, password)]
-            if not users:
-                verify_password(_DUMMY_HASH, password)
-            if len(candidates) != 1 or candidates[0].disabled_at is not None:
-                raise AuthenticationError("wrong email or password")
-            user = candidates[0]
-            token = new_token()
-            s.add(
-                LoginSession(
-                    org_id=user.org_id,
-                    user_id=user.id,
-                    token_hash=token_hash(token),
-                    expires_at=utcnow() + self.session_ttl,
-                )
-            )
-            user.last_seen_at = utcnow()
-            return token, user
+            user = user_by_password(s, email, password, org_slug=organization)
+            return self._open_session(s, user), user
 
     def open_session(self, user_id: int) -> str:
         """Open a session for an enabled user who proved who they are otherwise (a login token)."""
@@ -242,17 +222,20 @@ class IdentityService:
             user = s.get(User, user_id)
             if user is None or user.disabled_at is not None:
                 raise AuthenticationError("user is disabled")
-            token = new_token()
-            s.add(
-                LoginSession(
-                    org_id=user.org_id,
-                    user_id=user.id,
-                    token_hash=token_hash(token),
-                    expires_at=utcnow() + self.session_ttl,
-                )
+            return self._open_session(s, user)
+
+    def _open_session(self, s: Session, user: User) -> str:
+        token = new_token()
+        s.add(
+            LoginSession(
+                org_id=user.org_id,
+                user_id=user.id,
+                token_hash=token_hash(token),
+                expires_at=utcnow() + self.session_ttl,
             )
-            user.last_seen_at = utcnow()
-            return token
+        )
+        user.last_seen_at = utcnow()
+        return token
 
     def authenticate_session(self, token: str) -> Principal:
         """The principal of a session cookie."""
@@ -552,6 +535,32 @@ class IdentityService:
 
 
 _DUMMY_HASH = hash_password("openlytics-timing-equaliser")
+
+
+def user_by_password(
+    s: Session,
+    email: str,
+    password: str,
+    *,
+    org_id: int | None = None,
+    org_slug: str | None = None,
+    wrong: str = "wrong email or password",
+) -> User:
+    """The one enabled user with this e-mail (in the organization, when given) whose password this
+    is; AuthenticationError(`wrong`) otherwise. Hashes even when nobody matches, so timing does not
+    reveal which e-mails exist."""
+    stmt = select(User).where(User.email == email.strip().lower())
+    if org_id is not None:
+        stmt = stmt.where(User.org_id == org_id)
+    if org_slug:
+        stmt = stmt.join(Organization).where(Organization.slug == org_slug)
+    users = list(s.scalars(stmt))
+    candidates = [u for u in users if verify_password(u.password_hash, password)]
+    if not users:
+        verify_password(_DUMMY_HASH, password)
+    if len(candidates) != 1 or candidates[0].disabled_at is not None:
+        raise AuthenticationError(wrong)
+    return candidates[0]
 
 
 def _principal_of(

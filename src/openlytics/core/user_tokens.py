@@ -28,9 +28,9 @@ from openlytics.core.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from openlytics.core.identity import _DUMMY_HASH, IdentityService, _principal_of
+from openlytics.core.identity import IdentityService, _principal_of, user_by_password
 from openlytics.core.principal import Action, Principal
-from openlytics.core.secrets import SecretBox, token_hash, verify_password
+from openlytics.core.secrets import SecretBox, token_hash
 from openlytics.store.db import Database
 from openlytics.store.models import (
     Dashboard,
@@ -180,17 +180,8 @@ class UserTokenService:
         """
         validity = _validity(kind, validity_seconds)
         with self.db.session() as s:
-            stmt = select(User).where(User.email == username.strip().lower())
-            if org_id is not None:
-                stmt = stmt.where(User.org_id == org_id)
-            users = list(s.scalars(stmt))
-            # Hash even when nobody matches, so timing does not reveal which e-mails exist.
-            matches = [u for u in users if verify_password(u.password_hash, password)]
-            if not users:
-                verify_password(_DUMMY_HASH, password)
-            if len(matches) != 1 or matches[0].disabled_at is not None:
-                raise AuthenticationError("wrong username or password")
-            return self._issue(s, matches[0], kind, validity, object_uuid)
+            user = user_by_password(s, username, password, org_id=org_id, wrong="wrong username or password")
+            return self._issue(s, user, kind, validity, object_uuid)
 
     def issue_with_key(
         self,

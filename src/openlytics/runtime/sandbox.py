@@ -199,10 +199,8 @@ class Sandbox:
         outputs: Mapping[str, Path] | None = None,
     ) -> SandboxResult:
         """Run `program` in a fresh directory holding `files`; move `outputs` (name -> path) out after."""
-        workdir = self._make_workdir()
+        workdir = self._make_workdir(files)
         try:
-            for name, content in (files or {}).items():
-                self._place(workdir, name, content)
             result = self._execute(program, workdir, limits, env or {}, args, network)
             produced = []
             for name, destination in (outputs or {}).items():
@@ -230,10 +228,8 @@ class Sandbox:
         has none, its caller sets deadlines on each exchange (`SandboxProcess.kill`). CPU seconds
         count over the program's whole life.
         """
-        workdir = self._make_workdir()
+        workdir = self._make_workdir(files)
         try:
-            for name, content in (files or {}).items():
-                self._place(workdir, name, content)
             process = self._spawn(program, workdir, limits, env or {}, args, network, stdin=subprocess.PIPE)
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -248,13 +244,20 @@ class Sandbox:
             _kill_group(process)
 
     # ----- internals -----------------------------------------------------------------------------------
-    def _make_workdir(self) -> Path:
+    def _make_workdir(self, files: Mapping[str, bytes | Path] | None = None) -> Path:
+        """A fresh run directory holding `files` (removed again when placing them fails)."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
         # Others may pass through but not list: a run's directory name is its only key.
         self.base_dir.chmod(0o711)
         workdir = Path(tempfile.mkdtemp(prefix="run-", dir=self.base_dir))
-        if self.isolated:
-            os.chown(workdir, self.uid, self.gid)
+        try:
+            if self.isolated:
+                os.chown(workdir, self.uid, self.gid)
+            for name, content in (files or {}).items():
+                self._place(workdir, name, content)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         return workdir
 
     def _place(self, workdir: Path, name: str, content: bytes | Path) -> None:
