@@ -13,6 +13,8 @@ from pathlib import Path
 from openlytics.core.account import AccountService
 from openlytics.core.activity import ActivityLog
 from openlytics.core.alerts import AlertService
+from openlytics.core.assets.service import AssetService
+from openlytics.core.assets.services import AssetServices
 from openlytics.core.dashboard_views import DashboardViews
 from openlytics.core.dashboards import DashboardService
 from openlytics.core.datasets.rebuilds import DatasetRebuilds
@@ -271,6 +273,25 @@ class Openlytics:
             on_appended=lambda _org_id: self.pipeline_worker.wake(),
         )
         self.input_poller = InputPoller(self.pipeline_inputs.poll_due)
+        self.assets = AssetService(
+            AssetServices(
+                db=self.db,
+                sources=self.sources,
+                queries=self.queries,
+                visualizations=self.visualizations,
+                dashboards=self.dashboards,
+                datasets=self.datasets,
+                schedules=self.schedules,
+                alerts=self.alerts,
+                scripts=self.scripts,
+                identity=self.identity,
+                groups=self.groups,
+                sharing=self.sharing,
+                inputs=self.pipeline_inputs,
+                event_types=self.event_types,
+                code_engine=self.code_engine,
+            )
+        )
 
     def _open_engine(self, kind: str, url: str | None, warehouse_file: Path | None) -> SourceEngine:
         return open_engine(kind, url, warehouse_file=warehouse_file, settings=self.settings)

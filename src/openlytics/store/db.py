@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ class Database:
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # The unit of work this thread (or task) is inside, if any: see unit_of_work().
+        self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"openlytics-uow-{id(self)}", default=None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -42,7 +45,15 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session committed on success and rolled back on error."""
+        """A session committed on success and rolled back on error.
+
+        Inside `unit_of_work()` it is the unit's session instead: flushed, not committed, so every
+        service called within the unit writes into one transaction."""
+        unit = self._unit.get()
+        if unit is not None:
+            yield unit.session
+            unit.session.flush()
+            return
         with self.sessionmaker() as session:
             try:
                 yield session
@@ -50,6 +61,35 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def unit_of_work(self, *, commit: bool = True) -> Iterator[UnitOfWork]:
+        """One transaction for everything done inside: every `session()` opened in this thread
+        joins it. Committed at the end when `commit` (and nothing raised), else rolled back; an
+        error anywhere rolls back all of it. Units do not nest."""
+        if self._unit.get() is not None:
+            raise RuntimeError("units of work do not nest")
+        with self.sessionmaker() as session:
+            unit = UnitOfWork(session)
+            token = self._unit.set(unit)
+            try:
+                yield unit
+                if commit and not unit.discarded:
+                    session.commit()
+                else:
+                    session.rollback()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                self._unit.reset(token)
+        if commit and not unit.discarded:
+            for callback in unit.after_commit_callbacks:
+                callback()
+
+    def current_unit(self) -> UnitOfWork | None:
+        """The unit of work this thread is inside, if any."""
+        return self._unit.get()
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -66,6 +106,23 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+class UnitOfWork:
+    """The shared session of `Database.unit_of_work()` and what to do once it is committed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.discarded = False
+        self.after_commit_callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the unit is committed (never if it is rolled back)."""
+        self.after_commit_callbacks.append(callback)
+
+    def discard(self) -> None:
+        """Roll the unit back at its end instead of committing it."""
+        self.discarded = True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

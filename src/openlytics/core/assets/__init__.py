@@ -1,0 +1,1 @@
+"""Objects as code: every object kind exported and imported as a JSON or YAML document."""
