@@ -326,11 +326,16 @@ class Openlytics:
         )
         return None
 
-    def authenticate_bearer(self, value: str) -> Principal:
-        """The principal of a bearer credential: an OAuth access token, a user token or an API key."""
+    def authenticate_bearer(self, value: str, *, object_tokens: bool = False) -> Principal:
+        """The principal of a bearer credential: an OAuth access token, a user token or an API key.
+
+        Object tokens (which read one object) are refused unless `object_tokens`: only routes
+        that serve one object's data accept them, and sharing confines them to that object."""
         if is_access_token(value):
             return self.oauth.authenticate_token(value)
         if is_user_token(value):
+            if object_tokens:
+                return self.user_tokens.authenticate_scoped(value)[0]
             return self.user_tokens.authenticate(value)
         return self.identity.authenticate_api_key(value)
 

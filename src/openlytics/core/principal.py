@@ -71,6 +71,9 @@ class Principal:
     # the role, and their effective group ids (direct and through nesting).
     granted: frozenset[Action] = frozenset()
     team_ids: frozenset[int] = frozenset()
+    # Set for object tokens: the (kind, id) of the one shared object reachable and of what it shows
+    # (a dashboard's visualizations and their queries; a query's visualizations). Read-only.
+    object_scope: frozenset[tuple[str, int]] | None = None
 
     @classmethod
     def system(cls, org_id: int) -> Principal:
@@ -95,7 +98,7 @@ class Principal:
             return self.is_superadmin
         if self.dataset_scope is not None:
             return action is Action.PUSH_ROWS
-        if self.query_scope is not None:
+        if self.query_scope is not None or self.object_scope is not None:
             return action in QUERY_KEY_ACTIONS
         if self.credential == "public_link":
             return action is Action.READ

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets as pysecrets
 import uuid as uuid_module
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
@@ -41,6 +41,7 @@ from openlytics.store.models import (
     User,
     UserToken,
     Visualization,
+    Widget,
 )
 from openlytics.store.types import utcnow
 
@@ -230,8 +231,11 @@ class UserTokenService:
             record, user = self._valid(s, token)
             if record.kind == TokenKind.LOGIN:
                 raise AuthenticationError("a login token opens a session; it is not a bearer token")
-            credential = "object_token" if record.kind == TokenKind.OBJECT else "user_token"
-            return _principal_of(user, credential, session=s), record.object_uuid
+            if record.kind != TokenKind.OBJECT:
+                return _principal_of(user, "user_token", session=s), None
+            principal = _principal_of(user, "object_token", session=s)
+            scope = _object_closure(s, user.org_id, record.object_uuid)
+            return replace(principal, object_scope=scope), record.object_uuid
 
     def describe(self, token: str) -> TokenInfo:
         """What a valid token is (any kind); AuthenticationError otherwise."""
@@ -364,3 +368,41 @@ def _validity(kind: TokenKind, seconds: Any) -> timedelta:
             "validity_seconds", f"between {MIN_VALIDITY_SECONDS} and {MAX_VALIDITY_SECONDS:,} seconds"
         )
     return timedelta(seconds=seconds)
+
+
+def _object_closure(
+    s: Session, org_id: int, object_uuid: uuid_module.UUID | None
+) -> frozenset[tuple[str, int]]:
+    """What an object token reaches: its object, plus what that object shows (a dashboard's
+    visualizations and their queries, a query's visualizations, a visualization's query)."""
+    for model, kind in _OBJECT_KINDS:
+        found = s.scalar(select(model.id).where(model.org_id == org_id, model.uuid == object_uuid))
+        if found is None:
+            continue
+        reached = {(kind, found)}
+        if kind == "dashboard":
+            rows = s.execute(
+                select(Visualization.id, Visualization.query_id)
+                .join(Widget, Widget.visualization_id == Visualization.id)
+                .where(Widget.dashboard_id == found)
+            )
+            for viz_id, query_id in rows:
+                reached |= {("visualization", viz_id), ("query", query_id)}
+        elif kind == "query":
+            viz_ids = s.scalars(select(Visualization.id).where(Visualization.query_id == found))
+            reached |= {("visualization", viz_id) for viz_id in viz_ids}
+        elif kind == "visualization":
+            parent = s.scalar(select(Visualization.query_id).where(Visualization.id == found))
+            if parent is not None:
+                reached.add(("query", parent))
+        return frozenset(reached)
+    return frozenset()  # the object is gone: the token reaches nothing
+
+
+_OBJECT_KINDS: tuple[tuple[Any, str], ...] = (
+    (Query, "query"),
+    (Visualization, "visualization"),
+    (Dashboard, "dashboard"),
+    (Dataset, "dataset"),
+    (DataSource, "data_source"),
+)

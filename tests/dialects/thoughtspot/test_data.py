@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 import requests
+from thoughtspot_rest_api_v1 import TSRestApiV2
 
-from tests.dialects.thoughtspot.conftest import ThoughtSpot, status_of
+from tests.dialects.thoughtspot.conftest import PASSWORD, ThoughtSpot, status_of
 
 ROWS = [
     {"Region": "West", "Product": "Pen", "Sales": 10.0},
@@ -128,3 +129,41 @@ def test_liveboard_and_answer_data_v2(ts: ThoughtSpot) -> None:
     assert liveboard["contents"][0]["data_rows"] == [[1, "a"]]
     rows = v2.metadata_answer_data({"metadata_identifier": answer, "data_format": "FULL"})
     assert rows["metadata_name"] == "Totals" and rows["contents"][0]["data_rows"] == [{"n": 1, "label": "a"}]
+
+
+def test_an_object_token_reads_its_liveboard_and_nothing_else(ts: ThoughtSpot) -> None:
+    board, first, _, answer = make_liveboard(ts.org.editor)
+    other_board, _, _, other_answer = make_liveboard(ts.org.editor)
+    v2 = TSRestApiV2(server_url=ts.url)
+    v2.bearer_token = v2.auth_token_object(ts.emails["viewer"], board, password=PASSWORD)["token"]
+    liveboard = v2.metadata_liveboard_data({"metadata_identifier": board})
+    assert liveboard["contents"][0]["visualization_id"] == first
+    # What the liveboard shows is readable: its answers' data, and the liveboard as a PDF.
+    rows = v2.metadata_answer_data({"metadata_identifier": answer})
+    assert rows["contents"][0]["data_rows"] == [[1, "a"]]
+    assert v2.post_request_binary("report/liveboard", {"metadata_identifier": board}).startswith(b"%PDF")
+    # Another liveboard or answer is not there for this token; nor is anything but data.
+    assert status_of(lambda: v2.metadata_liveboard_data({"metadata_identifier": other_board})) == 404
+    assert status_of(lambda: v2.metadata_answer_data({"metadata_identifier": other_answer})) == 404
+    assert status_of(lambda: v2.users_search({})) == 401
+    assert status_of(v2.auth_session_user) == 401
+
+
+def test_an_object_token_reaches_no_more_than_its_user(ts: ThoughtSpot) -> None:
+    board, _, _, _ = make_liveboard(ts.org.editor)
+    token = TSRestApiV2(server_url=ts.url).auth_token_object(ts.emails["viewer"], board, password=PASSWORD)
+    # Sharing the liveboard with the admin only hides it from the viewer, so from their token too.
+    shared = ts.org.editor.put(
+        f"/api/v1/shares/dashboard/{_id_of(ts, board)}",
+        json={"grants": [{"principal": "user", "id": ts.org.admin_user_id, "mode": "READ_ONLY"}]},
+    )
+    assert shared.status_code == 200, shared.text
+    v2 = TSRestApiV2(server_url=ts.url)
+    v2.bearer_token = token["token"]
+    assert status_of(lambda: v2.metadata_liveboard_data({"metadata_identifier": board})) == 404
+
+
+def _id_of(ts: ThoughtSpot, guid: str) -> int:
+    found = ts.org.editor.get(f"/api/v1/dashboards/{guid}")
+    assert found.status_code == 200, found.text
+    return int(found.json()["id"])

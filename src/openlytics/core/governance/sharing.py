@@ -14,6 +14,7 @@ reference is `("user", id)` or `("team", id)`; `"group"` is accepted for `"team"
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -41,6 +42,13 @@ KINDS = ("query", "visualization", "dashboard", "dataset", "data_source")
 MODES = ("NO_ACCESS", "READ_ONLY", "MODIFY")  # weakest first
 PrincipalRef = tuple[str, int]  # ("user", id) | ("team", id)
 
+_MODELS: dict[str, Any] = {
+    "query": Query,
+    "visualization": Visualization,
+    "dashboard": Dashboard,
+    "dataset": Dataset,
+    "data_source": DataSource,
+}
 _RANK = {mode: rank for rank, mode in enumerate(MODES)}
 _WRITE_ACTION = {kind: Action.MANAGE_SOURCES if kind == "data_source" else Action.WRITE for kind in KINDS}
 
@@ -160,6 +168,11 @@ class SharingService:
         Only shared objects can be hidden, so this reads the shares of `kind`, not every object.
         """
         kind = _kind(kind)
+        if principal.object_scope is not None:  # an object token: everything else is hidden
+            reached = {i for k, i in principal.object_scope if k == kind}
+            with self.db.session() as s:
+                ids = s.scalars(select(_MODELS[kind].id).where(_MODELS[kind].org_id == principal.org_id))
+                return {i for i in ids if i not in reached}
         if principal.user_id is None or principal.can(Action.MANAGE_USERS):
             return set()
         with self.db.session() as s:
@@ -222,6 +235,15 @@ class SharingService:
 
     def _modes(self, s: Session, principal: Principal, kind: str, ids: list[int]) -> dict[int, str]:
         """The caller's mode for each of `ids` that exists in its organization."""
+        if principal.object_scope is not None:
+            # An object token: READ_ONLY on its objects as far as its user reaches them, else nothing.
+            user_modes = self._modes(s, replace(principal, object_scope=None), kind, ids)
+            return {
+                object_id: "READ_ONLY"
+                if (kind, object_id) in principal.object_scope and mode != "NO_ACCESS"
+                else "NO_ACCESS"
+                for object_id, mode in user_modes.items()
+            }
         objects = _objects(s, principal.org_id, kind, ids)
         if not principal.can(Action.READ):
             return dict.fromkeys(objects, "NO_ACCESS")

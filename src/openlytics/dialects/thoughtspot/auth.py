@@ -35,14 +35,14 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-def authenticate(request: Request) -> Principal:
+def authenticate(request: Request, *, object_tokens: bool = False) -> Principal:
     """Resolve the caller from the bearer token, else from the session cookie."""
     app = app_of(request)
     if request.headers.get("authorization", "").strip():
         token = bearer_token(request)
         if token is None:
             raise AuthenticationError("use Authorization: Bearer <token>")
-        principal = app.authenticate_bearer(token)
+        principal = app.authenticate_bearer(token, object_tokens=object_tokens)
     else:
         session = request.cookies.get(SESSION_COOKIE)
         if not session:
@@ -54,7 +54,14 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
+def authenticate_object_reader(request: Request) -> Principal:
+    """As `authenticate`, also accepting an object token (`auth/token/object`): for routes that
+    serve one object's data, where sharing confines the token to its object."""
+    return authenticate(request, object_tokens=True)
+
+
 Caller = Annotated[Principal, Depends(authenticate)]
+ObjectReader = Annotated[Principal, Depends(authenticate_object_reader)]
 
 
 def set_session_cookie(response: Response, request: Request, token: str, *, remember: bool) -> None:

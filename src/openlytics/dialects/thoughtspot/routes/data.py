@@ -16,7 +16,7 @@ from openlytics.core.errors import InvalidInputError, QueryCancelledError, Query
 from openlytics.core.jobs.status import JobStatus
 from openlytics.dialects.thoughtspot import wire_data
 from openlytics.dialects.thoughtspot import wire_metadata as meta
-from openlytics.dialects.thoughtspot.auth import Caller, app_of
+from openlytics.dialects.thoughtspot.auth import ObjectReader, app_of
 from openlytics.dialects.thoughtspot.capabilities import V1, V2
 from openlytics.dialects.thoughtspot.forms import integer, json_strings
 from openlytics.dialects.thoughtspot.routes.catalog import Catalog
@@ -29,7 +29,7 @@ Rows = tuple[list[str], list[list[Any]]]
 
 
 @router.post(f"{V1}/searchdata")
-def searchdata(request: Request, caller: Caller) -> dict[str, Any]:
+def searchdata(request: Request, caller: ObjectReader) -> dict[str, Any]:
     """The rows of a search (`query_string`) over a table (`data_source_guid`)."""
     params = request.query_params
     fmt = wire_data.format_type(params.get("formattype"))
@@ -40,7 +40,7 @@ def searchdata(request: Request, caller: Caller) -> dict[str, Any]:
 
 
 @router.post(f"{V1}/pinboarddata")
-def pinboarddata(request: Request, caller: Caller) -> dict[str, Any]:
+def pinboarddata(request: Request, caller: ObjectReader) -> dict[str, Any]:
     """`{"<viz guid>": {"name", "columnNames", "data", ...}}` for the liveboard's visualizations."""
     params = request.query_params
     fmt = wire_data.format_type(params.get("formattype"))
@@ -56,7 +56,7 @@ def pinboarddata(request: Request, caller: Caller) -> dict[str, Any]:
 
 
 @router.post(f"{V2}/searchdata")
-def searchdata_v2(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
+def searchdata_v2(request: Request, caller: ObjectReader, body: Body) -> dict[str, Any]:
     """V2 search: `{"contents": [{"column_names", "data_rows", ...}]}` (see docs)."""
     catalog = Catalog(app_of(request), caller)
     columns, rows = _search(catalog, body.get("query_string"), body.get("logical_table_identifier"))
@@ -64,7 +64,7 @@ def searchdata_v2(request: Request, caller: Caller, body: Body) -> dict[str, Any
 
 
 @router.post(f"{V2}/metadata/liveboard/data")
-def liveboard_data_v2(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
+def liveboard_data_v2(request: Request, caller: ObjectReader, body: Body) -> dict[str, Any]:
     """V2 liveboard data: one `contents` entry per visualization, with its id and name."""
     catalog = Catalog(app_of(request), caller)
     ids = body.get("visualization_identifiers")
@@ -80,7 +80,7 @@ def liveboard_data_v2(request: Request, caller: Caller, body: Body) -> dict[str,
 
 
 @router.post(f"{V2}/metadata/answer/data")
-def answer_data_v2(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
+def answer_data_v2(request: Request, caller: ObjectReader, body: Body) -> dict[str, Any]:
     """V2 answer data: the rows of a saved query."""
     catalog = Catalog(app_of(request), caller)
     identifier = body.get("metadata_identifier")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from openlytics.core.errors import InvalidInputError
 from openlytics.core.principal import Principal
 from openlytics.dialects.thoughtspot import wire_metadata as meta
-from openlytics.dialects.thoughtspot.auth import Caller, app_of
+from openlytics.dialects.thoughtspot.auth import ObjectReader, app_of
 from openlytics.dialects.thoughtspot.capabilities import V1, V2
 from openlytics.dialects.thoughtspot.forms import flag
 from openlytics.dialects.thoughtspot.routes.catalog import Catalog
@@ -25,7 +25,7 @@ PDF = "application/pdf"
 
 
 @router.post(f"{V1}/export/pinboard/pdf")
-def export_pinboard_pdf(request: Request, caller: Caller) -> Response:
+def export_pinboard_pdf(request: Request, caller: ObjectReader) -> Response:
     """The liveboard `id` as PDF bytes, laid out by the query parameters."""
     params = request.query_params
     options = DocumentOptions(
@@ -40,7 +40,7 @@ def export_pinboard_pdf(request: Request, caller: Caller) -> Response:
 
 
 @router.post(f"{V2}/report/liveboard")
-def report_liveboard(request: Request, caller: Caller, body: Body) -> Response:
+def report_liveboard(request: Request, caller: ObjectReader, body: Body) -> Response:
     """V2: the liveboard `metadata_identifier` as a PDF (`file_format` PDF only), with `pdf_options`."""
     file_format = str(body.get("file_format") or "PDF").upper()
     if file_format != "PDF":
