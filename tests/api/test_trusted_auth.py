@@ -36,3 +36,17 @@ def test_each_organization_has_its_own_key(server: LiveServer, new_org: Org, adm
     theirs = admin.post("/api/v1/trusted-auth").json()["secret_key"]
     assert ours != theirs
     assert new_org.admin.get("/api/v1/trusted-auth").json()["secret_key"] == ours
+
+
+def test_disabling_trusted_auth_makes_the_key_useless(server: LiveServer, new_org: Org) -> None:
+    key = new_org.admin.post("/api/v1/trusted-auth").json()["secret_key"]
+    email = new_org.admin.get(f"/api/v1/users/{new_org.viewer_user_id}").json()["email"]
+    issue = {"username": email, "secret_key": key}
+    token_url = f"{server.url}/thoughtspot/api/rest/2.0/auth/token/full"
+    assert httpx.post(token_url, json=issue, timeout=60).status_code == 200
+    assert new_org.editor.delete("/api/v1/trusted-auth").status_code == 403
+    disabled = new_org.admin.delete("/api/v1/trusted-auth")
+    assert disabled.status_code == 200 and disabled.json()["enabled"] is False
+    assert new_org.admin.get("/api/v1/trusted-auth").json()["enabled"] is False
+    assert httpx.post(token_url, json=issue, timeout=60).status_code == 401
+    assert new_org.admin.delete("/api/v1/trusted-auth").status_code == 200  # already off: still fine

@@ -1,4 +1,4 @@
-"""`openlytics trusted-auth show|rotate`: the organization's trusted-authentication key (admins)."""
+"""`openlytics trusted-auth show|rotate|disable`: the organization's trusted-authentication key (admins)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from openlytics.cli._render import print_json
 from openlytics.client import TrustedAuthKey
 
 app = typer.Typer(
-    help="Show or rotate the trusted-authentication key (a backend holding it obtains tokens for users).",
+    help="Show, rotate or disable the trusted-authentication key (a backend with it gets users tokens).",
     no_args_is_help=True,
 )
 
@@ -27,6 +27,14 @@ def rotate(url: UrlOption = None, api_key: ApiKeyOption = None, json: JsonOption
     """Make a new key (enabling trusted authentication); the previous key stops working at once."""
     with connect(url, api_key) as client:
         key = client.trusted_auth.rotate()
+    _print(key, json)
+
+
+@app.command("disable")
+def disable(url: UrlOption = None, api_key: ApiKeyOption = None, json: JsonOption = False) -> None:
+    """Turn trusted authentication off: the key stops working at once."""
+    with connect(url, api_key) as client:
+        key = client.trusted_auth.disable()
     _print(key, json)
 
 

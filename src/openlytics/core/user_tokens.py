@@ -163,6 +163,13 @@ class UserTokenService:
             s.flush()
             return TrustedKey(key, row.created_at, row.updated_at)
 
+    def disable_trusted_key(self, principal: Principal) -> bool:
+        """Turn trusted authentication off: the key stops working at once (False if it was off)."""
+        _require_admin(principal)
+        with self.db.session() as s:
+            done = s.execute(delete(TrustedAuthKey).where(TrustedAuthKey.org_id == principal.org_id))
+            return bool(cast(CursorResult[Any], done).rowcount)
+
     # ----- issuing --------------------------------------------------------------------------
     def issue_with_password(
         self,

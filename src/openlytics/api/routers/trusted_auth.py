@@ -1,4 +1,4 @@
-"""The organization's trusted-authentication key (admins): show it, rotate it.
+"""The organization's trusted-authentication key (admins): show it, rotate it, turn it off.
 
 A backend holding the key obtains tokens for the organization's users without their password
 (see docs/governance.md); rotating it makes the old key useless at once.
@@ -27,6 +27,13 @@ def show_trusted_auth(app: App, principal: CurrentPrincipal) -> dict[str, Any]:
 def rotate_trusted_auth(app: App, principal: CurrentPrincipal) -> dict[str, Any]:
     """A new key (enabling trusted authentication); the previous key stops working."""
     return _shown(app.user_tokens.rotate_trusted_key(principal))
+
+
+@router.delete("/trusted-auth")
+def disable_trusted_auth(app: App, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Turn trusted authentication off: the key stops working at once."""
+    app.user_tokens.disable_trusted_key(principal)
+    return _shown(None)
 
 
 def _shown(key: TrustedKey | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The organization's trusted-authentication key (admins): show it, rotate it."""
+"""The organization's trusted-authentication key (admins): show it, rotate it, turn it off."""
 
 from __future__ import annotations
 
@@ -20,3 +20,7 @@ class AsyncTrustedAuth:
     async def rotate(self) -> TrustedAuthKey:
         """Make a new key (enabling trusted authentication); the previous one stops working at once."""
         return TrustedAuthKey.from_json(await self._http.request("POST", "/trusted-auth"))
+
+    async def disable(self) -> TrustedAuthKey:
+        """Turn trusted authentication off: the key stops working at once."""
+        return TrustedAuthKey.from_json(await self._http.request("DELETE", "/trusted-auth"))

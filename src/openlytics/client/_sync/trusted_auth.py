@@ -1,5 +1,5 @@
 # Generated from _async/trusted_auth.py by `python -m openlytics.client._unasync`; edit that file instead.
-"""The organization's trusted-authentication key (admins): show it, rotate it."""
+"""The organization's trusted-authentication key (admins): show it, rotate it, turn it off."""
 
 from __future__ import annotations
 
@@ -21,3 +21,7 @@ class TrustedAuth:
     def rotate(self) -> TrustedAuthKey:
         """Make a new key (enabling trusted authentication); the previous one stops working at once."""
         return TrustedAuthKey.from_json(self._http.request("POST", "/trusted-auth"))
+
+    def disable(self) -> TrustedAuthKey:
+        """Turn trusted authentication off: the key stops working at once."""
+        return TrustedAuthKey.from_json(self._http.request("DELETE", "/trusted-auth"))
