@@ -167,3 +167,24 @@ def _id_of(ts: ThoughtSpot, guid: str) -> int:
     found = ts.org.editor.get(f"/api/v1/dashboards/{guid}")
     assert found.status_code == 200, found.text
     return int(found.json()["id"])
+
+
+def test_searchdata_buckets_dates_and_keeps_any_of_several_values(ts: ThoughtSpot) -> None:
+    columns = [{"name": "Day", "type": "date"}, {"name": "Region", "type": "string"}]
+    created = ts.org.editor.post(
+        "/api/v1/datasets", json={"name": "daily", "columns": [*columns, {"name": "Sales", "type": "float"}]}
+    )
+    assert created.status_code == 201, created.text
+    rows = [
+        {"Day": "2024-01-05", "Region": "West", "Sales": 1.0},
+        {"Day": "2024-01-20", "Region": "East", "Sales": 2.0},
+        {"Day": "2024-02-03", "Region": "North", "Sales": 4.0},
+    ]
+    assert ts.org.editor.post(f"/api/v1/datasets/{created.json()['id']}/rows", json=rows).status_code == 200
+    guid, v1 = created.json()["uuid"], ts.v1("viewer")
+    monthly = v1.searchdata("[Day].monthly [Sales]", guid)["data"]
+    assert [row[1] for row in monthly] == [3.0, 4.0] and str(monthly[0][0]).startswith("2024-01")
+    later = v1.searchdata("[Region] [Sales] [Day] after '2024-01-10'", guid)["data"]
+    assert later == [["East", 2.0], ["North", 4.0]]
+    either = v1.searchdata("[Region] [Sales] [Region] = West [Region] = North", guid)["data"]
+    assert either == [["North", 4.0], ["West", 1.0]]

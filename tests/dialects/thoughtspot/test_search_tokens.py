@@ -83,3 +83,35 @@ def test_bad_searches_are_refused_naming_the_token(search: str, named: str) -> N
         parse_search(search, COLUMNS)
     assert caught.value.field == "query_string"
     assert named in str(caught.value)
+
+
+DATED = {**COLUMNS, "Day": "date", "At": "datetime"}
+
+
+def test_date_buckets_group_by_time_slot() -> None:
+    query = parse_search("[Day].monthly [Sales]", DATED)
+    assert query.select == (SelectItem("Day", timeslot="month"), SelectItem("Sales", "sum"))
+    assert query.group_by == (GroupItem("Day", "month"),)
+    assert query.order_by == (OrderItem("Day", timeslot="month"),)
+    weekday = parse_search("[At].'day of week' count [Product]", DATED)
+    assert weekday.group_by == (GroupItem("At", "weekday"),)
+    with pytest.raises(InvalidInputError, match="not a date"):
+        parse_search("[Region].monthly", DATED)
+    with pytest.raises(InvalidInputError, match="unknown bucket"):
+        parse_search("[Day].fortnightly", DATED)
+
+
+def test_equal_filters_on_one_column_keep_any_value_and_others_all_hold() -> None:
+    query = parse_search("[Region] [Sales] [Region] = West [Units] > 1 [Region] = 'East'", DATED)
+    assert query.where == (Condition("Region", "in", ("West", "East")), Condition("Units", ">", 1))
+    excluded = parse_search("[Region] [Product] != Pen [Product] != Ink", DATED)
+    assert excluded.where == (Condition("Product", "!in", ("Pen", "Ink")),)
+
+
+def test_after_before_and_between_filter_dates_and_numbers() -> None:
+    query = parse_search("[Region] [Day] after '2024-01-01' [Day] before 2024-12-31", DATED)
+    assert query.where == (Condition("Day", ">", "2024-01-01"), Condition("Day", "<", "2024-12-31"))
+    ranged = parse_search("[Region] [Units] between 2 and 5", DATED)
+    assert ranged.where == (Condition("Units", ">=", 2), Condition("Units", "<=", 5))
+    with pytest.raises(InvalidInputError, match="between <value> and <value>"):
+        parse_search("[Region] [Units] between 2 5", DATED)

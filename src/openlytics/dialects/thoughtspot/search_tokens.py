@@ -2,9 +2,12 @@
 
 A bracketed column is an attribute (grouped by) unless it is numeric: then it is a measure,
 summed. An aggregate word (`sum`, `average`, `count`, `min`, `max`, `unique count`) before a
-column, or inside its brackets, chooses the aggregate. `[Column] <op> value` filters; `top N` /
-`bottom N` keep the N rows with the largest / smallest first measure; `sort by [Column]
-ascending|descending` orders. Anything else is refused naming the token.
+column, or inside its brackets, chooses the aggregate. `[Date].monthly` (`.hourly`, `.daily`,
+`.weekly`, `.quarterly`, `.yearly`, `.'day of week'`) groups a date by that bucket. `[Column] <op>
+value` filters (`after`/`before` are `>`/`<`, `[Column] between a and b` keeps a range); several
+`=` filters on one column keep any of their values (`!=`: none of them), other filters must all
+hold. `top N` / `bottom N` keep the N rows with the largest / smallest first measure; `sort by
+[Column] ascending|descending` orders. Anything else is refused naming the token.
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ AGGREGATES = {
     "unique count": "dcount",
 }
 OPERATORS = {"=": "==", "!=": "!=", "<>": "!=", ">": ">", "<": "<", ">=": ">=", "<=": "<="}
+WORD_OPERATORS = {"after": ">", "before": "<"}
+BUCKETS = {
+    "hourly": "hour",
+    "daily": "day",
+    "weekly": "week",
+    "monthly": "month",
+    "quarterly": "quarter",
+    "yearly": "year",
+    "day of week": "weekday",
+}
 DIRECTIONS = {"ascending": "asc", "asc": "asc", "descending": "desc", "desc": "desc"}
 _TOKEN = re.compile(
     r"""\s*(?:\[(?P<column>[^\]]*)\]|'(?P<single>[^']*)'|"(?P<double>[^"]*)"|(?P<op>>=|<=|!=|<>|=|<|>)"""
@@ -94,7 +107,7 @@ class _Parser:
             raise InvalidInputError(FIELD, "no column to show: name at least one [column] outside filters")
         measures = [s for s in self.select if s.agg_function]
         # Attributes alone answer their distinct combinations, as ThoughtSpot does.
-        groups = tuple(GroupItem(s.name) for s in self.select if not s.agg_function)
+        groups = tuple(GroupItem(s.name, s.timeslot) for s in self.select if not s.agg_function)
         if self.top is not None:
             if not measures:
                 raise InvalidInputError(FIELD, f"{self.top} N needs a measure (a numeric column)")
@@ -102,11 +115,11 @@ class _Parser:
             direction = "desc" if self.top == "top" else "asc"
             self.order.insert(0, OrderItem(first.name, first.agg_function, direction))
         if not self.order:  # a stable answer: by the attributes shown
-            self.order = [OrderItem(s.name) for s in self.select if not s.agg_function]
+            self.order = [OrderItem(s.name, timeslot=s.timeslot) for s in self.select if not s.agg_function]
         return StructuredQuery(
             select=tuple(self.select),
             group_by=groups,
-            where=tuple(self.where),
+            where=_combined(self.where),
             order_by=tuple(self.order),
             limit=self.limit,
         )
@@ -132,12 +145,22 @@ class _Parser:
 
     def _column(self, token: Token) -> None:
         aggregate, name = self._split_aggregate(token.text)
+        bucket = self._bucket(name)
         upcoming = self._peek()
-        if upcoming is not None and upcoming.kind == "op":
-            if aggregate:
-                raise InvalidInputError(FIELD, f"cannot filter on an aggregate: [{token.text}]")
+        word = upcoming.text.lower() if upcoming is not None and upcoming.kind == "word" else ""
+        if (upcoming is not None and upcoming.kind == "op") or word in WORD_OPERATORS or word == "between":
+            if aggregate or bucket:
+                raise InvalidInputError(FIELD, f"cannot filter on an aggregate or a bucket: [{token.text}]")
             self.position += 1
-            self._filter(name, OPERATORS[upcoming.text])
+            if word == "between":
+                self._between(name)
+            else:
+                assert upcoming is not None
+                self._filter(name, WORD_OPERATORS.get(word) or OPERATORS[upcoming.text])
+        elif bucket:
+            if aggregate:
+                raise InvalidInputError(FIELD, f"a bucket of an aggregate: [{token.text}]")
+            self._add(SelectItem(name, timeslot=bucket))
         elif aggregate:
             self._measure(aggregate, name)
         elif self._numeric(name):
@@ -159,6 +182,33 @@ class _Parser:
         if token.kind not in ("text", "word"):
             raise InvalidInputError(FIELD, f"a value after [{name}], not {token.text!r}")
         self.where.append(Condition(name, op, self._value(name, token)))
+
+    def _between(self, name: str) -> None:
+        low = self._next(f"a value after [{name}] between")
+        if self._peek_word() != "and":
+            raise InvalidInputError(FIELD, f"[{name}] between <value> and <value>")
+        self.position += 1
+        high = self._next(f"a value after [{name}] between ... and")
+        for token, op in ((low, ">="), (high, "<=")):
+            if token.kind not in ("text", "word"):
+                raise InvalidInputError(FIELD, f"a value in [{name}] between, not {token.text!r}")
+            self.where.append(Condition(name, op, self._value(name, token)))
+
+    def _bucket(self, name: str) -> str | None:
+        """`.monthly` (or `.'day of week'`) right after a date column: its time bucket."""
+        upcoming = self._peek()
+        if upcoming is None or upcoming.kind != "word" or not upcoming.text.startswith("."):
+            return None
+        self.position += 1
+        text = upcoming.text[1:].lower()
+        if not text:  # `[Date].'day of week'`: the bucket is the quoted text that follows
+            quoted = self._next(f"a bucket after [{name}].")
+            text = quoted.text.lower()
+        if text not in BUCKETS:
+            raise InvalidInputError(FIELD, f"unknown bucket [{name}].{text} (one of {', '.join(BUCKETS)})")
+        if self._type(name) not in ("date", "datetime"):
+            raise InvalidInputError(FIELD, f"[{name}] is not a date: it has no .{text}")
+        return BUCKETS[text]
 
     def _value(self, name: str, token: Token) -> Any:
         if not self._numeric(name):
@@ -233,3 +283,26 @@ class _Parser:
     def _peek_word(self) -> str:
         token = self._peek()
         return token.text.lower() if token is not None and token.kind == "word" else ""
+
+
+def _combined(conditions: list[Condition]) -> tuple[Condition, ...]:
+    """Several `=` filters on one column keep any of their values (`in`), several `!=` none of
+    them; filters stay in the order written."""
+    values: dict[tuple[str, str], list[Any]] = {}
+    for condition in conditions:
+        if condition.op in ("==", "!="):
+            values.setdefault((condition.name, condition.op), []).append(condition.value)
+    merged: list[Condition] = []
+    done: set[tuple[str, str]] = set()
+    for condition in conditions:
+        key = (condition.name, condition.op)
+        if key in done:
+            continue
+        if key not in values:
+            merged.append(condition)
+            continue
+        done.add(key)
+        unique = tuple(dict.fromkeys(values[key]))
+        joined = "in" if condition.op == "==" else "!in"
+        merged.append(condition if len(unique) == 1 else Condition(condition.name, joined, unique))
+    return tuple(merged)
