@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.orm import Session
 
 from openlytics.core.errors import (
     AuthenticationError,
@@ -23,9 +22,9 @@ from openlytics.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from openlytics.core.identity import _DUMMY_HASH, LAST_USED_RESOLUTION, _principal_of
+from openlytics.core.identity import LAST_USED_RESOLUTION, _principal_of, user_by_password
 from openlytics.core.principal import Action, Principal
-from openlytics.core.secrets import constant_time_equals, token_hash, verify_password
+from openlytics.core.secrets import constant_time_equals, token_hash
 from openlytics.store.db import Database
 from openlytics.store.models import AccessToken, OAuthClient, User
 from openlytics.store.types import utcnow
@@ -197,20 +196,11 @@ class OAuthService:
             client = s.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
             if client is None or client.revoked_at is not None:
                 raise AuthenticationError("unknown or revoked OAuth client")
-            user = self._check_password(s, client.org_id, email, password)
+            user = user_by_password(s, email, password, org_id=client.org_id)
             now = utcnow()
             if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
                 client.last_used_at = now
             return _principal_of(user, "oauth_basic", session=s)
-
-    @staticmethod
-    def _check_password(s: Session, org_id: int, email: str, password: str) -> User:
-        user = s.scalar(select(User).where(User.org_id == org_id, User.email == email.strip().lower()))
-        # Hash even when nobody matches, so timing does not reveal which emails exist.
-        matches = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-        if user is None or not matches or user.disabled_at is not None:
-            raise AuthenticationError("wrong email or password")
-        return user
 
 
 def _require_person(principal: Principal, action: str) -> None:
