@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from openlytics.app import Openlytics
@@ -108,6 +110,29 @@ def test_members_are_added_removed_and_replaced(org: People) -> None:
     assert ids(groups.user_groups(org.viewer, viewer)) == [group.id]
     groups.set_user_groups(org.admin, viewer, [])
     assert groups.user_groups(org.viewer, viewer) == []
+
+
+def test_concurrent_nestings_never_make_a_cycle(org: People) -> None:
+    groups = org.app.groups
+    for round_ in range(6):
+        a, b = (groups.create(org.admin, f"{name}{round_}") for name in ("A", "B"))
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def nest(parent: int, member: int) -> None:
+            barrier.wait()
+            try:
+                groups.set_member_groups(org.admin, parent, [member], "ADD")
+                outcomes.append("nested")
+            except InvalidInputError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=nest, args=pair) for pair in ((a.id, b.id), (b.id, a.id))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcomes) == ["nested", "refused"]
 
 
 def test_nesting_is_listed_both_ways_and_a_cycle_is_refused(org: People) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openlytics.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -28,7 +28,7 @@ from openlytics.core.governance.privileges import (
 from openlytics.core.principal import Action, Principal, Role
 from openlytics.core.teams import TeamService, check_operation, membership_changes
 from openlytics.store.db import Database
-from openlytics.store.models import Team, TeamMember, TeamNesting, User
+from openlytics.store.models import Organization, Team, TeamMember, TeamNesting, User
 
 # NON_SHARABLE: nothing can be shared with the group. SHARABLE is accepted as DEFAULT.
 VISIBILITIES = ("DEFAULT", "NON_SHARABLE")
@@ -203,6 +203,12 @@ class GroupService:
         operation = check_operation(operation)
         wanted = set(member_team_ids)
         with self.db.session() as s:
+            # Nesting changes of one organization take turns: two concurrent ones could each pass the
+            # cycle check and together make a cycle. A no-op write to the organization's row holds
+            # its row lock (PostgreSQL) or the database's write lock (SQLite) until the commit.
+            s.execute(
+                update(Organization).where(Organization.id == principal.org_id).values(id=Organization.id)
+            )
             _group(s, principal, team_id)
             if operation != "REMOVE":
                 _groups(s, principal, wanted)
