@@ -7,9 +7,12 @@ only when the caller reaches them (`SharingService.visible_ids`, one call per ty
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import select
 
 from openlytics.app import Openlytics
 from openlytics.core.errors import InvalidInputError, NotFoundError
@@ -18,7 +21,7 @@ from openlytics.core.principal import Principal
 from openlytics.dialects.thoughtspot import wire
 from openlytics.dialects.thoughtspot import wire_metadata as meta
 from openlytics.dialects.thoughtspot.routes.common import all_users
-from openlytics.store.models import Team, User
+from openlytics.store.models import Dashboard, Dataset, DataSource, Query, Team, User
 
 #: The sharing kind of each type that can be shared.
 SHARING_KINDS = {
@@ -28,6 +31,12 @@ SHARING_KINDS = {
     meta.DATA_SOURCE: "data_source",
 }
 TYPES = (*SHARING_KINDS, meta.USER, meta.GROUP, meta.TAG, meta.COLUMN)
+_MODELS: dict[str, Any] = {
+    meta.LIVEBOARD: Dashboard,
+    meta.ANSWER: Query,
+    meta.TABLE: Dataset,
+    meta.DATA_SOURCE: DataSource,
+}
 
 
 @dataclass
@@ -109,7 +118,18 @@ class Catalog:
         return found
 
     def find(self, kind: str, guids: Iterable[str]) -> list[Item]:
-        """The objects with these GUIDs, in order; NotFoundError for one the caller does not see."""
+        """The objects with these GUIDs, in order; NotFoundError for one the caller does not see.
+
+        Objects that can be shared are read one by one through their service (which checks the
+        caller may see them), not by listing the whole type."""
+        if kind in SHARING_KINDS:
+            found = []
+            for value in guids:
+                item = self._one(kind, value)
+                if item is None:
+                    raise NotFoundError(kind, value)
+                found.append(item)
+            return found
         by_guid = {i.guid: i for i in self.items(kind, hidden=True)}
         found = []
         for value in guids:
@@ -118,6 +138,46 @@ class Catalog:
                 raise NotFoundError(kind, value)
             found.append(item)
         return found
+
+    def _one(self, kind: str, value: Any) -> Item | None:
+        try:
+            guid = uuid.UUID(str(value).strip())
+        except ValueError:
+            return None
+        model = _MODELS[kind]
+        with self.app.db.session() as s:
+            object_id = s.scalar(
+                select(model.id).where(model.org_id == self.caller.org_id, model.uuid == guid)
+            )
+        if object_id is None:
+            return None
+        app, caller = self.app, self.caller
+        try:
+            if kind == meta.LIVEBOARD:
+                d = app.dashboards.get(caller, str(guid)).dashboard
+                return Item(
+                    kind,
+                    d.id,
+                    str(d.uuid),
+                    meta.dashboard_header(d, d.user),
+                    d,
+                    d.user_id,
+                    list(d.tags or []),
+                )
+            if kind == meta.ANSWER:
+                q = app.queries.get(caller, object_id)
+                return Item(
+                    kind, q.id, str(q.uuid), meta.query_header(q, q.user), q, q.user_id, list(q.tags or [])
+                )
+            if kind == meta.TABLE:
+                ds = app.datasets.get(caller, object_id)
+                return Item(
+                    kind, ds.id, str(ds.uuid), meta.dataset_header(ds, self.user(ds.user_id)), ds, ds.user_id
+                )
+            source = app.sources.get(caller, object_id)
+            return Item(kind, source.id, str(source.uuid), meta.data_source_header(source), source)
+        except NotFoundError:
+            return None
 
     # ----- loading ---------------------------------------------------------------------------------
     def _load(self, kind: str, *, hidden: bool, favorites: bool) -> list[Item]:
