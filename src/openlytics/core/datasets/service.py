@@ -224,8 +224,10 @@ class DatasetService:
                 dataset = self._get(s, principal, dataset_id, "MODIFY")
                 s.delete(dataset)
             tables = self._tables(principal)
-            tables.drop_view(dataset.name)
-            tables.drop_tables(tables.table_names(TableWriter.prefix_of(dataset.id)))
+            try:
+                tables.drop_view(dataset.name)
+            finally:  # the metadata is gone: its tables must not outlive it, whatever the view did
+                tables.drop_tables(tables.table_names(TableWriter.prefix_of(dataset.id)))
 
     # ----- writes ------------------------------------------------------------------------------
     def append(self, principal: Principal, dataset_id: int, source: LoadSource) -> WriteResult:

@@ -38,6 +38,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError
+from openlytics.core.pipeline import require_read
 from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox
 from openlytics.runtime.sandbox import Limits, Program, Sandbox, SandboxResult
@@ -120,14 +121,14 @@ class CodeEngine:
     # ----- modules -------------------------------------------------------------------------------------
     def modules(self, principal: Principal) -> list[CodeModule]:
         """The organization's modules by name."""
-        principal.require(Action.READ)
+        require_read(principal)
         with self.db.session() as s:
             stmt = select(CodeModule).where(CodeModule.org_id == principal.org_id).order_by(CodeModule.name)
             return list(s.scalars(stmt))
 
     def module(self, principal: Principal, name: str) -> CodeModule:
         """One module by name (NotFoundError when absent, `main` included)."""
-        principal.require(Action.READ)
+        require_read(principal)
         with self.db.session() as s:
             found = s.scalar(
                 select(CodeModule).where(CodeModule.org_id == principal.org_id, CodeModule.name == name)
@@ -163,7 +164,7 @@ class CodeEngine:
                 s.flush()
         except IntegrityError as exc:
             raise ConflictError("code modules were changed at the same time; try again") from exc
-        self.pool.close_org(principal.org_id)  # the old code's processes (they would be retired anyway)
+        self._retire_processes(principal.org_id)  # the old code's (they would be retired anyway)
         return sorted(saved, key=lambda m: m.name)
 
     def delete_module(self, principal: Principal, name: str) -> None:
@@ -175,7 +176,7 @@ class CodeEngine:
             )
             if not gone.rowcount:  # type: ignore[attr-defined]
                 raise NotFoundError("code module", name)
-        self.pool.close_org(principal.org_id)
+        self._retire_processes(principal.org_id)
 
     def reset_to_default(self, principal: Principal) -> CodeModule:
         """Set `main` back to the transform that returns events unchanged."""
@@ -184,7 +185,7 @@ class CodeEngine:
     # ----- secrets -------------------------------------------------------------------------------------
     def secret_names(self, principal: Principal) -> list[str]:
         """The names of the organization's secrets (values are never returned)."""
-        principal.require(Action.READ)
+        require_read(principal)
         with self.db.session() as s:
             stmt = select(PipelineSecret.name).where(PipelineSecret.org_id == principal.org_id)
             return sorted(s.scalars(stmt))
@@ -215,7 +216,7 @@ class CodeEngine:
                         s.add(PipelineSecret(org_id=principal.org_id, name=name, value_encrypted=encrypted))
         except IntegrityError as exc:
             raise ConflictError("secrets were changed at the same time; try again") from exc
-        self.pool.close_org(principal.org_id)
+        self._retire_processes(principal.org_id)
 
     def delete_secret(self, principal: Principal, name: str) -> None:
         """Delete a secret (NotFoundError when absent)."""
@@ -228,7 +229,7 @@ class CodeEngine:
             )
             if not gone.rowcount:  # type: ignore[attr-defined]
                 raise NotFoundError("secret", name)
-        self.pool.close_org(principal.org_id)
+        self._retire_processes(principal.org_id)
 
     # ----- running -------------------------------------------------------------------------------------
     def transform_batch(
@@ -290,6 +291,15 @@ class CodeEngine:
         return [{"name": p.name, "version": p.version} for p in allowed_packages()]
 
     # ----- internals -----------------------------------------------------------------------------------
+    def _retire_processes(self, org_id: int) -> None:
+        """Close the organization's transform processes (their code or secrets changed); inside a
+        unit of work only once it commits (a rolled-back import changed nothing)."""
+        unit = self.db.current_unit()
+        if unit is None:
+            self.pool.close_org(org_id)
+        else:
+            unit.after_commit(lambda: self.pool.close_org(org_id))
+
     def _sources(self, org_id: int) -> dict[str, str]:
         with self.db.session() as s:
             rows = s.execute(select(CodeModule.name, CodeModule.code).where(CodeModule.org_id == org_id))

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openlytics.core.errors import InvalidInputError, NotFoundError
-from openlytics.core.pipeline import column_types
+from openlytics.core.pipeline import column_types, require_read
 from openlytics.core.pipeline.settings import settings_row
 from openlytics.core.principal import Action, Principal
 from openlytics.store.db import Database
@@ -85,14 +85,14 @@ class EventTypeService:
     # ----- reading -----------------------------------------------------------------------------
     def list(self, principal: Principal) -> builtins.list[EventType]:
         """The organization's event types, by name."""
-        principal.require(Action.READ, "event types")
+        require_read(principal, "event types")
         with self.db.session() as s:
             query = select(EventType).where(EventType.org_id == principal.org_id).order_by(EventType.name)
             return builtins.list(s.scalars(query))
 
     def get(self, principal: Principal, name: str) -> EventType:
         """One event type by name."""
-        principal.require(Action.READ, f"event type {name}")
+        require_read(principal, f"event type {name}")
         found = self.find(principal.org_id, name)
         if found is None:
             raise NotFoundError("event type", name)
@@ -126,6 +126,39 @@ class EventTypeService:
     def set_mapping(self, principal: Principal, name: str, document: dict[str, Any]) -> EventType:
         """Replace the event type's mapping with `document` (creating the type if new)."""
         principal.require(Action.MANAGE_SOURCES, f"event type {name}")
+        return self._change(principal.org_id, name, self._mapping_change(document))
+
+    def define(
+        self,
+        principal: Principal,
+        name: str,
+        document: dict[str, Any],
+        *,
+        input_id: int | None,
+        consolidation: dict[str, Any],
+    ) -> EventType:
+        """Make the event type (created if new) what `document` says, as `set_mapping` does, and
+        set the input its events come from and its consolidation settings (objects as code)."""
+        principal.require(Action.MANAGE_SOURCES, f"event type {name}")
+        set_mapping = self._mapping_change(document)
+        if not isinstance(consolidation, dict):
+            raise InvalidInputError("consolidation", "an object")
+        with self.db.session() as s:
+            current = _find(s, principal.org_id, name)
+            if input_id is not None and (current is None or current.input_id != input_id):
+                source = s.get(PipelineInput, input_id)
+                if source is None or source.org_id != principal.org_id or source.deleted_at is not None:
+                    raise NotFoundError("input", input_id)
+
+        def change(event_type: EventType) -> None:
+            set_mapping(event_type)
+            event_type.input_id = input_id
+            event_type.consolidation = copy.deepcopy(consolidation)
+
+        return self._change(principal.org_id, name, change)
+
+    def _mapping_change(self, document: dict[str, Any]) -> Callable[[EventType], None]:
+        """What applying a mapping document does to an event type (the document checked first)."""
         if not isinstance(document, dict):
             raise InvalidInputError("mapping", "an event type object")
         top = document.get("mapping") or {}
@@ -162,7 +195,7 @@ class EventTypeService:
             if not keep_mode:
                 event_type.mapping_mode = mode
 
-        return self._change(principal.org_id, name, change)
+        return change
 
     def discard(self, principal: Principal, name: str) -> EventType:
         """Discard the event type: its events are dropped (DISCARDED), not loaded nor restreamed."""

@@ -39,6 +39,7 @@ from openlytics.core.errors import (
     OpenlyticsError,
     SourceUnavailableError,
 )
+from openlytics.core.pipeline import require_read
 from openlytics.core.pipeline.input_sources import (
     FILE_CHUNK,
     MASK,
@@ -142,7 +143,7 @@ class InputService:
     # ----- CRUD ------------------------------------------------------------------------------
     def list(self, principal: Principal, *, include_deleted: bool = False) -> builtins.list[PipelineInput]:
         """The organization's inputs, oldest first."""
-        principal.require(Action.READ, "inputs")
+        require_read(principal, "inputs")
         with self.db.session() as s:
             stmt = select(PipelineInput).where(PipelineInput.org_id == principal.org_id)
             if not include_deleted:
@@ -151,7 +152,7 @@ class InputService:
 
     def get(self, principal: Principal, input_id: int) -> PipelineInput:
         """One input (not removed)."""
-        principal.require(Action.READ, f"input {input_id}")
+        require_read(principal, f"input {input_id}")
         with self.db.session() as s:
             return self._get(s, principal, input_id)
 
@@ -263,7 +264,7 @@ class InputService:
 
     def shown_configuration(self, principal: Principal, record: PipelineInput) -> dict[str, Any]:
         """The configuration as shown: secrets masked; a webhook's token and URL included."""
-        principal.require(Action.READ, f"input {record.id}")
+        require_read(principal, f"input {record.id}")
         if record.org_id != principal.org_id:
             raise NotFoundError("input", record.id)
         shown = dict(record.configuration or {})

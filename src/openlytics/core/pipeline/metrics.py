@@ -28,7 +28,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from openlytics.core.errors import InvalidInputError
-from openlytics.core.principal import Action, Principal
+from openlytics.core.pipeline import require_read
+from openlytics.core.principal import Principal
 from openlytics.store.db import Database
 from openlytics.store.models import PipelineMinute
 from openlytics.store.types import utcnow
@@ -181,7 +182,7 @@ class PipelineMetrics:
         self, principal: Principal, names: Sequence[str], minutes: int, resolution_minutes: int
     ) -> list[dict[str, Any]]:
         """One `{"target", "datapoints": [[value, epoch seconds], ...]}` per name, in request order."""
-        principal.require(Action.READ, "metrics")
+        require_read(principal, "metrics")
         if unknown := [n for n in names if n not in METRIC_NAMES]:
             raise InvalidInputError(
                 "metrics", f"unknown metric {unknown[0]!r}: one of {', '.join(METRIC_NAMES)}"
@@ -237,7 +238,7 @@ class PipelineMetrics:
         minutes counted are those starting in [minute of `since`, `until`]; `last` is the last
         minute with loads (all ISO-8601, UTC).
         """
-        principal.require(Action.READ, "metrics")
+        require_read(principal, "metrics")
         start = minute_of(since)
         end = (until or utcnow()).astimezone(UTC)
         if until is not None and until < since:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from openlytics.core.errors import InvalidInputError
+from openlytics.core.pipeline import require_read
 from openlytics.core.principal import Action, Principal
 from openlytics.store.db import Database
 from openlytics.store.models import PipelineNotification
@@ -76,7 +77,7 @@ class PipelineNotifications:
 
     def since(self, principal: Principal, moment: datetime) -> list[PipelineNotification]:
         """Notifications created or repeated at or after `moment`, oldest first."""
-        principal.require(Action.READ, "notifications")
+        require_read(principal, "notifications")
         with self.db.session() as s:
             return list(
                 s.scalars(

@@ -21,7 +21,7 @@ from sqlglot.errors import SqlglotError
 
 from openlytics.core.datasets.service import DatasetService
 from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundError
-from openlytics.core.pipeline import column_types
+from openlytics.core.pipeline import column_types, require_read
 from openlytics.core.pipeline.outputs import OutputService
 from openlytics.core.pipeline.sinks import WAREHOUSE_SCHEMA, PostgresSink
 from openlytics.core.principal import Action, Principal
@@ -88,7 +88,7 @@ class OutputTables:
         self, principal: Principal, *, schema: str | None = None, shallow: bool = False
     ) -> builtins.list[OutputTable]:
         """The tables of a schema (default: the output's), by name."""
-        principal.require(Action.READ, "output tables")
+        require_read(principal, "output tables")
         sink = self._postgres(principal)
         if sink is None:
             if schema is not None and schema.lower() != WAREHOUSE_SCHEMA:
@@ -111,7 +111,7 @@ class OutputTables:
 
     def get(self, principal: Principal, table: str, *, schema: str | None = None) -> OutputTable:
         """One table with its columns; NotFoundError when missing."""
-        principal.require(Action.READ, "output tables")
+        require_read(principal, "output tables")
         sink = self._postgres(principal)
         if sink is None:
             return _warehouse_table(self._dataset(principal, schema, table), False)
@@ -123,7 +123,7 @@ class OutputTables:
 
     def schemas(self, principal: Principal) -> builtins.list[tuple[str, bool]]:
         """(name, is_default) of each schema of the output."""
-        principal.require(Action.READ, "output schemas")
+        require_read(principal, "output schemas")
         sink = self._postgres(principal)
         if sink is None:
             return [(WAREHOUSE_SCHEMA, True)]
@@ -131,7 +131,7 @@ class OutputTables:
 
     def dependencies(self, principal: Principal, schema: str | None, table: str) -> builtins.list[str]:
         """What reads the table: saved queries, the dashboards showing them, PostgreSQL views."""
-        principal.require(Action.READ, "output tables")
+        require_read(principal, "output tables")
         sink = self._postgres(principal)
         found = self.get(principal, table, schema=schema)
         queries = self._dependent_queries(principal, found.schema, table)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from openlytics.core.datasets.service import DatasetService
 from openlytics.core.errors import InvalidInputError, NotFoundError, OpenlyticsError
+from openlytics.core.pipeline import require_read
 from openlytics.core.pipeline.sinks import (
     WAREHOUSE_SCHEMA,
     PostgresSink,
@@ -71,7 +72,7 @@ class OutputService:
     # ----- reading -----------------------------------------------------------------------------
     def get(self, principal: Principal) -> PipelineOutput:
         """The organization's output, created on first use as the warehouse."""
-        principal.require(Action.READ, "pipeline output")
+        require_read(principal, "pipeline output")
         return self._record(principal.org_id)
 
     def shown_configuration(self, record: PipelineOutput) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from openlytics.core.pipeline import require_read
 from openlytics.core.pipeline.spool import IncomingSpool, dumps, loads
 from openlytics.core.principal import Action, Principal
 from openlytics.store.db import Database
@@ -82,7 +83,7 @@ class RestreamQueue:
 
     def size(self, principal: Principal) -> tuple[int, int]:
         """(events, bytes) waiting in the organization's queue."""
-        principal.require(Action.READ, "restream queue")
+        require_read(principal, "restream queue")
         return self.size_of(principal.org_id)
 
     def size_of(self, org_id: int) -> tuple[int, int]:

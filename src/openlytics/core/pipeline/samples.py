@@ -15,8 +15,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openlytics.core.errors import InvalidInputError
+from openlytics.core.pipeline import require_read
 from openlytics.core.pipeline.spool import dumps
-from openlytics.core.principal import Action, Principal
+from openlytics.core.principal import Principal
 from openlytics.store.db import Database
 from openlytics.store.models import EventSample, EventStatusCount
 
@@ -125,7 +126,7 @@ class SampleStore:
 
     def stats(self, principal: Principal) -> dict[str, dict[str, int]]:
         """{event type: {status: count}} of the organization."""
-        principal.require(Action.READ, "samples")
+        require_read(principal, "samples")
         with self.db.session() as s:
             rows = s.execute(
                 select(EventStatusCount.event_type, EventStatusCount.status, EventStatusCount.count)
@@ -146,7 +147,7 @@ class SampleStore:
         limit: int = KEEP,
     ) -> list[EventSample]:
         """The newest samples, optionally of one event type and some statuses."""
-        principal.require(Action.READ, "samples")
+        require_read(principal, "samples")
         wanted = [s.strip().upper() for s in statuses or [] if s and s.strip()]
         if unknown := [s for s in wanted if s not in STATUS_CODES]:
             raise InvalidInputError(

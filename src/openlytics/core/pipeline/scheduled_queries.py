@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 
 from openlytics.core.errors import InvalidInputError, NotFoundError, OpenlyticsError
 from openlytics.core.jobs.status import JobStatus
+from openlytics.core.pipeline import require_read
 from openlytics.core.pipeline.outputs import OutputService
 from openlytics.core.principal import Action, Principal
 from openlytics.core.queries import QueryService
@@ -106,7 +107,7 @@ class ScheduledQueries:
     # ----- reading -----------------------------------------------------------------------------
     def list(self, principal: Principal, *, event_type: str | None = None) -> builtins.list[ScheduledQuery]:
         """The scheduled queries, oldest first (those of one event type when given)."""
-        principal.require(Action.READ, "scheduled queries")
+        require_read(principal, "scheduled queries")
         found = [
             s
             for s in self._schedules(principal)
@@ -116,7 +117,7 @@ class ScheduledQueries:
 
     def get(self, principal: Principal, id: int) -> ScheduledQuery:
         """One scheduled query."""
-        principal.require(Action.READ, "scheduled queries")
+        require_read(principal, "scheduled queries")
         return self._shown(self._find(principal, id))
 
     def in_error(self, principal: Principal) -> builtins.list[ScheduledQuery]:
@@ -186,7 +187,7 @@ class ScheduledQueries:
     # ----- the default query -------------------------------------------------------------------
     def consolidation_sql(self, principal: Principal, schema: str | None, table: str) -> str:
         """SQL (on the output) keeping the latest row of each primary key in `<table>_consolidated`."""
-        principal.require(Action.READ, "scheduled queries")
+        require_read(principal, "scheduled queries")
         sink = self.outputs.sink(principal.org_id)
         columns = sink.table_columns(schema, table)
         if columns is None:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from openlytics import __version__
 from openlytics.core.errors import InvalidInputError, NotFoundError
+from openlytics.core.pipeline import require_read
 from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox
 from openlytics.store.db import Database
@@ -81,7 +82,7 @@ class PipelineSettingsService:
     # ----- e-mail digests ------------------------------------------------------------------------
     def email_notifications(self, principal: Principal) -> dict[str, Any]:
         """The digest settings (defaults for what was never set)."""
-        principal.require(Action.READ, "pipeline settings")
+        require_read(principal, "pipeline settings")
         with self.db.session() as s:
             row = s.get(PipelineSettings, principal.org_id)
             stored = dict(row.email_notifications) if row is not None else {}
@@ -98,7 +99,7 @@ class PipelineSettingsService:
     # ----- S3 retention --------------------------------------------------------------------------
     def s3_retention(self, principal: Principal) -> dict[str, Any]:
         """Where raw events are archived, the secret masked (all None when not set)."""
-        principal.require(Action.READ, "pipeline settings")
+        require_read(principal, "pipeline settings")
         with self.db.session() as s:
             row = s.get(PipelineSettings, principal.org_id)
             stored = dict(row.s3_retention) if row is not None else {}
@@ -136,7 +137,7 @@ class PipelineSettingsService:
     # ----- deployment and credits ----------------------------------------------------------------
     def deployment_info(self, principal: Principal) -> dict[str, Any]:
         """What runs this pipeline: the organization's deployment name and the server's version."""
-        principal.require(Action.READ, "deployment")
+        require_read(principal, "deployment")
         return {
             "deploymentName": self._org(principal).slug,
             "gitBranch": f"release-{__version__}",
@@ -149,7 +150,7 @@ class PipelineSettingsService:
         self, principal: Principal, *, from_day: date | None = None, to_day: date | None = None
     ) -> list[dict[str, Any]]:
         """Credits used per day: one per started thousand incoming events (days with events only)."""
-        principal.require(Action.READ, "credits")
+        require_read(principal, "credits")
         slug = self._org(principal).slug
         with self.db.session() as s:
             stmt = select(PipelineMinute.minute, PipelineMinute.incoming).where(
@@ -171,7 +172,7 @@ class PipelineSettingsService:
 
     def company_credits(self, principal: Principal) -> dict[str, Any]:
         """The organization's credit account: this month's period and what it used so far."""
-        principal.require(Action.READ, "credits")
+        require_read(principal, "credits")
         org = self._org(principal)
         today = utcnow().date()
         start = today.replace(day=1)

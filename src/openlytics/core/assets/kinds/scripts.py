@@ -1,33 +1,51 @@
-"""Script objects as documents (not built yet: see docs/objects-as-code.md)."""
+"""Scripts as documents: name, code, kind, options and resource limits. What a script stored
+between its runs (its state) and its runs belong to the server and are never exported."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from openlytics.core.assets.context import AssetContext, ExportContext, ImportContext
-from openlytics.core.assets.kinds.base import AssetKind
-from openlytics.core.errors import InvalidInputError
+from openlytics.core.assets.kinds.base import AssetKind, known_fields, text_field
 from openlytics.store.models import Script
+
+_COPIED = ("name", "code", "kind", "options", "cpu_seconds", "wall_seconds", "memory_mb")
+_FIELDS = frozenset(_COPIED)
 
 
 class ScriptKind(AssetKind):
-    """Placeholder until the kind is built: exports nothing, refuses documents."""
+    """User Python run on the server in the sandbox."""
 
     name = "script"
     model = Script
-    share_kind = None
 
-    def ids(self, ctx: AssetContext) -> list[int]:
-        return []
+    def get(self, ctx: AssetContext, object_id: int) -> Script:
+        return ctx.services.scripts.get(ctx.principal, object_id)
 
-    def get(self, ctx: AssetContext, object_id: int) -> Any:
-        raise InvalidInputError(self.name, "this kind cannot be exported yet")
+    def body(self, ctx: ExportContext, obj: Script) -> dict[str, Any]:
+        return {
+            "name": obj.name,
+            "code": obj.code,
+            "kind": obj.kind,
+            "options": dict(obj.options or {}),
+            "cpu_seconds": obj.cpu_seconds,
+            "wall_seconds": obj.wall_seconds,
+            "memory_mb": obj.memory_mb,
+        }
 
-    def body(self, ctx: ExportContext, obj: Any) -> dict[str, Any]:
-        raise InvalidInputError(self.name, "this kind cannot be exported yet")
+    def create(self, ctx: ImportContext, body: dict[str, Any]) -> Script:
+        known_fields(body, _FIELDS, self.name)
+        fields = {key: body[key] for key in _COPIED if key in body}
+        fields.pop("name", None)
+        fields.pop("code", None)
+        return ctx.services.scripts.create(
+            ctx.principal,
+            name=text_field(body, "name", self.name, required=True),
+            code=text_field(body, "code", self.name, required=True),
+            **fields,
+        )
 
-    def create(self, ctx: ImportContext, body: dict[str, Any]) -> Any:
-        raise InvalidInputError(self.name, "this kind cannot be imported yet")
-
-    def update(self, ctx: ImportContext, obj: Any, body: dict[str, Any]) -> Any:
-        raise InvalidInputError(self.name, "this kind cannot be imported yet")
+    def update(self, ctx: ImportContext, obj: Script, body: dict[str, Any]) -> Script:
+        known_fields(body, _FIELDS, self.name)
+        fields = {key: body[key] for key in _COPIED if key in body}
+        return ctx.services.scripts.update(ctx.principal, obj.id, **fields) if fields else obj
