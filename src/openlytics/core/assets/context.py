@@ -83,8 +83,9 @@ class ImportContext(AssetContext):
     def existing_id(self, kind: str, *, guid: UUID | None = None, name: str | None = None) -> int | None:
         """The id of an object of the caller's organization by guid or by name (lowest id first);
         None when there is none. Visibility is checked by the caller (`resolve`)."""
-        model = self.kinds[kind].model
-        stmt = select(model.id).where(model.org_id == self.principal.org_id)
+        handler = self.kinds[kind]
+        model = handler.model
+        stmt = handler.existing(select(model.id).where(model.org_id == self.principal.org_id))
         if guid is not None:
             stmt = stmt.where(model.uuid == guid)
         elif name is not None:

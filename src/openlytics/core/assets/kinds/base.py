@@ -59,6 +59,11 @@ class AssetKind(ABC):
             stmt = select(self.model.id).where(self.model.org_id == ctx.principal.org_id)
             return list(s.scalars(self._live(stmt).order_by(self.model.id)))
 
+    def existing(self, stmt: Any) -> Any:
+        """Restrict the objects an import may update or refer to (default: all, archived ones
+        included; a removed pipeline input is not there any more)."""
+        return stmt
+
     def _live(self, stmt: Any) -> Any:
         """Restrict `ids` to objects that still exist for users (not archived or deleted)."""
         return stmt

@@ -39,6 +39,9 @@ class PipelineInputKind(AssetKind):
     def get(self, ctx: AssetContext, object_id: int) -> PipelineInput:
         return ctx.services.inputs.get(ctx.principal, object_id)
 
+    def existing(self, stmt: Any) -> Any:
+        return self._live(stmt)
+
     def _live(self, stmt: Any) -> Any:
         return stmt.where(PipelineInput.deleted_at.is_(None))
 
