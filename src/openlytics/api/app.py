@@ -18,6 +18,7 @@ from openlytics.api.errors import install_error_handlers
 from openlytics.api.routers import (
     account,
     alerts,
+    assets,
     dashboards,
     datasets,
     groups,
@@ -139,6 +140,7 @@ def create_app(
         alerts,
         account,
         pipeline,
+        assets,
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(authenticate)])
     app.include_router(tonalytica.build_router(), prefix=tonalytica.CAPABILITIES.prefix)

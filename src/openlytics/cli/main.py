@@ -8,6 +8,7 @@ from openlytics import __version__
 from openlytics.cli import (
     account,
     api_keys,
+    assets,
     data_sources,
     datasets,
     groups,
@@ -56,6 +57,9 @@ app.command("gdpr-scrub")(utilities.gdpr_scrub)
 app.command("find-tables")(utilities.find_tables)
 app.command("clone-dashboard")(utilities.clone_dashboard)
 app.command("export-queries")(utilities.export_queries)
+app.command("export")(assets.export)
+app.command("import")(assets.import_objects)
+app.command("plan")(assets.plan)
 
 
 @app.command("me")

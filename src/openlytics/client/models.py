@@ -1506,3 +1506,107 @@ class RestreamQueue:
     def from_json(cls, data: JSON) -> Self:
         """Build from the API's JSON object."""
         return cls(events=int(data.get("events") or 0), bytes=int(data.get("bytes") or 0))
+
+
+@dataclass(frozen=True)
+class ExportedObject:
+    """One exported object (docs/objects-as-code.md): its `document`, and the same as YAML or JSON `text`."""
+
+    kind: str
+    guid: str
+    name: str
+    document: JSON
+    text: str
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            kind=data.get("kind", ""),
+            guid=data.get("guid", ""),
+            name=data.get("name", ""),
+            document=dict(data.get("document") or {}),
+            text=data.get("text", ""),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ImportItemError:
+    """Why one document of an import failed: the error `code` (e.g. "invalid_input") and message."""
+
+    code: str
+    message: str
+    details: JSON = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        return cls(
+            code=data.get("code", ""), message=data.get("message", ""), details=data.get("details") or {}
+        )
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """What an import did (or would do) with one document: `action` "create", "update" or
+    "unchanged", the top-level fields it `changes`, or its `error`. `index` counts the documents
+    (a text may hold several); `source` is the position of the text or object they came from."""
+
+    index: int
+    source: int
+    kind: str | None
+    name: str
+    guid: str | None
+    action: str
+    changes: list[str]
+    error: ImportItemError | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the document was (or would be) applied."""
+        return self.error is None
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        error = data.get("error")
+        return cls(
+            index=int(data.get("index") or 0),
+            source=int(data.get("source") or 0),
+            kind=data.get("kind"),
+            name=data.get("name") or "",
+            guid=data.get("guid"),
+            action=data.get("action", ""),
+            changes=list(data.get("changes") or []),
+            error=ImportItemError.from_json(error) if error else None,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """Every document's outcome, in input order, and whether changes were committed (`applied`)."""
+
+    applied: bool
+    ok: bool
+    items: list[ImportItem]
+    raw: JSON = field(repr=False, compare=False)
+
+    @property
+    def failed(self) -> list[ImportItem]:
+        """The items whose document failed."""
+        return [item for item in self.items if not item.ok]
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Self:
+        """Build from the API's JSON object."""
+        items = [ImportItem.from_json(item) for item in data.get("items") or []]
+        return cls(
+            applied=bool(data.get("applied")),
+            ok=bool(data.get("ok", all(item.ok for item in items))),
+            items=items,
+            raw=data,
+        )

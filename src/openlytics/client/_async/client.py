@@ -11,6 +11,7 @@ from openlytics.client.models import Me, Run
 
 from .account import AsyncAccount
 from .alerts import AsyncAlerts, AsyncDestinations
+from .assets import AsyncAssets
 from .dashboards import AsyncDashboards
 from .data_sources import AsyncDataSources
 from .datasets import AsyncDatasets
@@ -70,6 +71,7 @@ class AsyncClient:
         self.destinations = AsyncDestinations(self._http)
         self.account = AsyncAccount(self._http)
         self.pipeline = AsyncPipeline(self._http)
+        self.assets = AsyncAssets(self._http)
 
     @property
     def base_url(self) -> str:

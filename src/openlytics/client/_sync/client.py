@@ -12,6 +12,7 @@ from openlytics.client.models import Me, Run
 
 from .account import Account
 from .alerts import Alerts, Destinations
+from .assets import Assets
 from .dashboards import Dashboards
 from .data_sources import DataSources
 from .datasets import Datasets
@@ -71,6 +72,7 @@ class Client:
         self.destinations = Destinations(self._http)
         self.account = Account(self._http)
         self.pipeline = Pipeline(self._http)
+        self.assets = Assets(self._http)
 
     @property
     def base_url(self) -> str:

@@ -20,7 +20,7 @@ _WIDGET_FIELDS = frozenset({"visualization", "text", "width", "options"})
 
 
 class DashboardKind(AssetKind):
-    """A dashboard (a ThoughtSpot liveboard): settings plus widgets in order."""
+    """A dashboard: settings plus widgets in order."""
 
     name = "dashboard"
     model = Dashboard

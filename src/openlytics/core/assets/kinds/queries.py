@@ -21,7 +21,7 @@ _VIZ_FIELDS = frozenset({"guid", "name", "type", "description", "options", "perm
 
 
 class QueryKind(AssetKind):
-    """A saved query (a ThoughtSpot answer) and its visualizations."""
+    """A saved query and its visualizations."""
 
     name = "query"
     model = Query
@@ -56,7 +56,7 @@ class QueryKind(AssetKind):
         known_fields(body, _FIELDS, self.name)
         fields = self._fields(ctx, body)
         query = ctx.services.queries.create(ctx.principal, **fields)
-        self._sync_visualizations(ctx, query, body)
+        self._sync_visualizations(ctx, query, body, created=True)
         return query
 
     def update(self, ctx: ImportContext, obj: Query, body: dict[str, Any]) -> Query:
@@ -101,9 +101,13 @@ class QueryKind(AssetKind):
             entry["permissions"] = exported_permissions(ctx, "visualization", viz.id)
         return entry
 
-    def _sync_visualizations(self, ctx: ImportContext, query: Query, body: dict[str, Any]) -> None:
+    def _sync_visualizations(
+        self, ctx: ImportContext, query: Query, body: dict[str, Any], *, created: bool = False
+    ) -> None:
         """Make the query's visualizations those of the document: matched by guid, then name;
-        missing ones created, unlisted ones deleted (with the widgets that show them)."""
+        missing ones created, unlisted ones deleted (with the widgets that show them). On a query
+        just created every visualization takes its document's guid (the table a new query starts
+        with is matched by name)."""
         if "visualizations" not in body:
             return
         entries = body["visualizations"]
@@ -127,6 +131,8 @@ class QueryKind(AssetKind):
                 ctx.adopt_guid(Visualization, viz.id, guid)
             else:
                 viz = service.update(ctx.principal, match.id, **changes) if changes else match
+                if created:
+                    ctx.adopt_guid(Visualization, viz.id, guid)
             kept.add(viz.id)
             if "permissions" in entry:
                 apply_permissions(ctx, "visualization", viz.id, entry["permissions"], f"{where}.permissions")
