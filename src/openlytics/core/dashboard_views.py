@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import select
 
 from openlytics.core.activity import ActivityKind, ActivityLog
 from openlytics.core.dashboards import DashboardDetail, DashboardService, position_of
+from openlytics.core.parameters import parse_definitions
 from openlytics.core.principal import Principal
 from openlytics.core.public_links import PublicLinkService
 from openlytics.render.model import Column, DashboardView, Position, VisualizationView, WidgetView
 from openlytics.results.formats import rows_as_json_objects
 from openlytics.results.store import ResultStore
 from openlytics.store.db import Database
-from openlytics.store.models import QueryResult
+from openlytics.store.models import Organization, Query, QueryResult
 
 # Charts of more rows than this are drawn from the first rows only (a page, not a data export).
 MAX_ROWS_PER_WIDGET = 5_000
@@ -66,6 +70,7 @@ class DashboardViews:
         with self.db.session() as s:
             found = list(s.scalars(select(QueryResult).where(QueryResult.id.in_(result_ids))))
             results = {r.id: r for r in found}
+            organization = s.get(Organization, detail.dashboard.org_id)
         widgets = []
         for placed in detail.widgets:
             pos = position_of(placed.widget)
@@ -90,12 +95,35 @@ class DashboardViews:
                 options=dict(viz.options or {}),
                 columns=columns,
                 rows=rows,
+                parameters=parameter_values(placed.query, result.parameters if result else None),
             )
-            widgets.append(WidgetView(position=position, visualization=view))
+            widgets.append(WidgetView(position=position, visualization=view, key=str(viz.uuid)))
         options = detail.dashboard.options or {}
         return DashboardView(
             name=detail.dashboard.name,
             widgets=tuple(widgets),
             custom_css=str(options.get("custom_css") or ""),
             header_html=str(options.get("custom_header_html") or ""),
+            organization=organization.name if organization is not None else "",
         )
+
+
+def parameter_values(query: Query, used: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """Each parameter of the query (title or name) with the value its result used, else its default."""
+    used = used or {}
+    return tuple(
+        (d.title or d.name, _as_text(used.get(d.name, d.default)))
+        for d in parse_definitions(query.parameters or [])
+    )
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, Mapping) and set(value) == {"start", "end"}:
+        return f"{_as_text(value['start'])} to {_as_text(value['end'])}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_as_text(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)

@@ -39,6 +39,8 @@ class VisualizationView:
     options: dict[str, Any]
     columns: tuple[Column, ...]
     rows: tuple[dict[str, Any], ...]
+    # The query's parameters with the values the rows were computed with: (title, value) as text.
+    parameters: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -67,18 +69,26 @@ class Position:
 
 @dataclass(frozen=True)
 class WidgetView:
-    """A dashboard widget: a visualization, or markdown text when `visualization` is None."""
+    """A dashboard widget: a visualization, or markdown text when `visualization` is None.
+
+    `key` identifies the visualization to callers that choose which ones to draw ("" for text).
+    """
 
     position: Position
     text: str = ""
     visualization: VisualizationView | None = None
+    key: str = ""
 
 
 @dataclass(frozen=True)
 class DashboardView:
-    """A dashboard: its name and its widgets; pages may add the owner's CSS and header HTML."""
+    """A dashboard: its name and its widgets; pages may add the owner's CSS and header HTML.
+
+    `organization` is the owning organization's name, for documents that show whose they are.
+    """
 
     name: str
     widgets: tuple[WidgetView, ...]
     custom_css: str = ""
     header_html: str = ""
+    organization: str = ""

@@ -6,6 +6,8 @@ client never checks the status, see Q7) and drawn by the core renderer's `dashbo
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -34,8 +36,12 @@ def export_pinboard_pdf(request: Request, caller: ObjectReader) -> Response:
         one_widget_per_page=_layout(params.get("layout_type")),
         page_numbers=flag(params.get("include_page_number"), "include_page_number", False),
         footer_text=params.get("footer_text") or "",
+        logo=flag(params.get("include_logo"), "include_logo", True),
+        filter_page=flag(params.get("include_filter_page"), "include_filter_page", True),
+        truncate_tables=flag(params.get("truncate_tables"), "truncate_tables", False),
     )
-    document = _document(request, caller, params.get("id"), options)
+    chosen = _json_list(params.get("visualization_ids"), "visualization_ids")
+    document = _document(request, caller, params.get("id"), options, chosen, "visualization_ids")
     return Response(document, media_type=PDF)
 
 
@@ -45,8 +51,7 @@ def report_liveboard(request: Request, caller: ObjectReader, body: Body) -> Resp
     file_format = str(body.get("file_format") or "PDF").upper()
     if file_format != "PDF":
         raise InvalidInputError("file_format", f"only PDF is supported, not {file_format!r}")
-    if body.get("visualization_identifiers"):
-        raise InvalidInputError("visualization_identifiers", "not supported: the whole liveboard is exported")
+    chosen = _identifiers(body.get("visualization_identifiers"), "visualization_identifiers")
     pdf = body.get("pdf_options") or {}
     if not isinstance(pdf, dict):
         raise InvalidInputError("pdf_options", "an object")
@@ -55,18 +60,58 @@ def report_liveboard(request: Request, caller: ObjectReader, body: Body) -> Resp
         cover_page=_boolean(pdf, "include_cover_page", True),
         page_numbers=_boolean(pdf, "include_page_number", True),
         footer_text=str(pdf.get("page_footer_text") or ""),
+        logo=_boolean(pdf, "include_custom_logo", True),
+        filter_page=_boolean(pdf, "include_filter_page", True),
+        # `truncate_table` in the API reference; older SDKs spell it `truncate_tables`.
+        truncate_tables=_boolean(pdf, "truncate_table", _boolean(pdf, "truncate_tables", False)),
     )
-    document = _document(request, caller, body.get("metadata_identifier"), options)
+    document = _document(
+        request, caller, body.get("metadata_identifier"), options, chosen, "visualization_identifiers"
+    )
     return Response(document, media_type=PDF)
 
 
-def _document(request: Request, caller: Principal, guid: Any, options: DocumentOptions) -> bytes:
+def _document(
+    request: Request,
+    caller: Principal,
+    guid: Any,
+    options: DocumentOptions,
+    chosen: list[str] | None,
+    field: str,
+) -> bytes:
+    """The liveboard drawn with `options`, only the `chosen` visualizations when some are named."""
     if not isinstance(guid, str) or not guid.strip():
         raise InvalidInputError("id", "required: a liveboard's GUID")
     app = app_of(request)
     item = Catalog(app, caller).find(meta.LIVEBOARD, [guid])[0]
     view = app.dashboard_views.view(caller, item.id)
+    if chosen:
+        on_board = {w.key for w in view.widgets if w.key}
+        for identifier in chosen:
+            if identifier not in on_board:
+                raise InvalidInputError(field, f"{identifier!r} is not a visualization of this liveboard")
+        options = replace(options, visualizations=frozenset(chosen))
     return dashboard_document(view, options)
+
+
+def _identifiers(value: Any, field: str) -> list[str] | None:
+    """A list of GUIDs, or None when absent or empty."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InvalidInputError(field, "a list of visualization GUIDs")
+    return [v.strip() for v in value]
+
+
+def _json_list(value: str | None, field: str) -> list[str] | None:
+    """V1 sends lists as JSON text (`["guid", ...]`)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise InvalidInputError(field, "a JSON array of visualization GUIDs") from None
+    return _identifiers(parsed, field)
 
 
 def _orientation(value: str | None, field: str) -> bool:
