@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from thoughtspot_rest_api_v1 import TSRestApiV1
 from thoughtspot_rest_api_v1.details_objects import GroupDetails, UserDetails
 
@@ -113,6 +114,10 @@ def test_list_sorts_filters_and_pages(ts: ThoughtSpot) -> None:
         f"{ts.url}/callosum/v1/tspublic/v1/metadata/list", params={"type": "USER", "fetchids": "[not json"}
     )
     assert bad.status_code == 400 and "fetchids" in bad.text
+    # The client's exact-name lookup rides on the name filter.
+    assert v1.metadata_list_find_guid("QUESTION_ANSWER_BOOK", "beta") == beta
+    with pytest.raises(LookupError):
+        v1.metadata_list_find_guid("QUESTION_ANSWER_BOOK", "bet")
 
 
 def test_favorites_and_tags_filter_lists(ts: ThoughtSpot) -> None:
