@@ -272,6 +272,7 @@ class Openlytics:
             # The webhook's URL is the dialect's (it serves the webhook): it sets `webhook_url`.
             on_appended=lambda _org_id: self.pipeline_worker.wake(),
         )
+        self.pipeline_inputs.sharing = self.sharing
         self.input_poller = InputPoller(self.pipeline_inputs.poll_due)
         self.assets = AssetService(
             AssetServices(

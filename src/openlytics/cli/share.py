@@ -15,7 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-Kind = Annotated[str, typer.Argument(help="query, visualization, dashboard, dataset or data_source.")]
+Kind = Annotated[
+    str, typer.Argument(help="query, visualization, dashboard, dataset, data_source or pipeline_input.")
+]
 ObjectId = Annotated[int, typer.Argument(help="The object's id.")]
 Users = Annotated[list[int] | None, typer.Option("--user", "-u", help="A user id; repeatable.")]
 Groups = Annotated[list[int] | None, typer.Option("--group", "-g", help="A group id; repeatable.")]

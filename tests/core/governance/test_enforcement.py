@@ -248,6 +248,28 @@ def test_a_shared_data_source_reaches_grantees_and_admins_only(readers: Readers)
     assert source.id in ids(app.sources.list(readers.outsider))
 
 
+def test_a_shared_pipeline_input_reaches_grantees_and_admins_only(readers: Readers) -> None:
+    org, app = readers.org, readers.org.app
+    inputs = app.pipeline_inputs
+    hook = inputs.create(org.admin, name="clicks", type="REST", configuration={})
+    other = inputs.create(org.admin, name="open", type="REST", configuration={})
+    readers.share("pipeline_input", hook.id)
+    for reader in (readers.member, readers.viewer_member, org.admin):
+        assert inputs.get(reader, hook.id).id == hook.id
+        assert hook.id in {i.id for i in inputs.list(reader)}
+    with pytest.raises(NotFoundError):
+        inputs.get(readers.outsider, hook.id)
+    with pytest.raises(NotFoundError):  # an input has no author: the editor is an outsider
+        inputs.get(org.editor, hook.id)
+    assert [i.id for i in inputs.list(readers.outsider)] == [other.id]
+    with pytest.raises(PermissionDeniedError):  # read-only, and changing inputs is for admins
+        inputs.set_paused(readers.member, hook.id, True)
+    assert inputs.set_paused(org.admin, hook.id, True).paused
+    assert app.sharing.access(readers.viewer_member, "pipeline_input", hook.id) == "READ_ONLY"
+    readers.share("pipeline_input", hook.id, "NO_ACCESS")
+    assert inputs.get(readers.outsider, hook.id).id == hook.id
+
+
 def test_removing_the_last_share_opens_a_query_again(readers: Readers) -> None:
     org, app = readers.org, readers.org.app
     query = app.queries.create(org.editor, name="once secret", sql="SELECT 1 AS n")

@@ -1,7 +1,8 @@
 """The authorisation matrix through the Alooma dialect (issue 7), with the real `alooma` client.
 
-Alooma's objects (inputs, the Code Engine, secrets, the whole system) are not shareable: they belong
-to the organization, and changing them needs the admin role (MANAGE_SOURCES). So a viewer V, an
+Alooma's objects (inputs, the Code Engine, secrets, the whole system) belong to the organization,
+and changing them needs the admin role (MANAGE_SOURCES); of them only an input can be shared, which
+hides it from the members it is not shared with. Unshared, a viewer V, an
 editor E and an unrelated editor U of organization A read them (secret names only) and every change
 raises (403), `clean_system` and `remove_all_inputs` included, leaving everything as it was; A's admin
 may change them; the admin X of organization B sees none of them and cannot reach A's account; a query
@@ -130,3 +131,24 @@ def test_a_query_key_reaches_nothing_of_the_pipeline(al: Alooma, matrix: Matrix)
         assert answer.status_code in (401, 403), (path, answer.status_code, answer.text)
     for method, path, kwargs in RAW_CHANGES:
         assert al.raw(method, path, key=key, **kwargs).status_code in (401, 403), path
+
+
+def test_a_shared_input_is_hidden_from_the_members_it_is_not_shared_with(al: Alooma, matrix: Matrix) -> None:
+    input_id = set_up(al)
+    open_id = al.client.create_input({"name": "open", "type": "REST", "configuration": {}})
+    listed = al.org.admin.get("/api/v1/pipeline/inputs").json()["items"]
+    native_ids = {i["name"]: i["id"] for i in listed}
+    matrix.share("pipeline_input", native_ids["web"])
+    parties = matrix.parties()
+    for role in ("V", "E"):
+        client = al.client_for(parties[role].key)
+        assert sorted(i["name"] for i in client.get_inputs()) == ["open", "web"]
+        assert client.get_input_by_id(input_id)["job"]["name"] == "web"
+    unrelated = al.client_for(parties["U"].key)
+    assert [i["name"] for i in unrelated.get_inputs()] == ["open"]
+    assert unrelated.get_input_by_id(open_id)["job"]["name"] == "open"
+    assert al.raw("get", f"inputs/{input_id}", key=parties["U"].key).status_code == 404
+    # An editor holding a MODIFY share still may not change an input: that is the admin's.
+    with pytest.raises(Exception, match=r"403|ermission"):
+        al.client_for(parties["E"].key).pause_input_by_id(input_id)
+    assert sorted(i["name"] for i in al.client.get_inputs()) == ["open", "web"]

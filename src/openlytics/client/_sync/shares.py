@@ -11,7 +11,7 @@ from openlytics.client.models import Grant, ObjectShares, SharedObject
 from .http import HTTP
 
 # Kinds of objects that can be shared.
-KINDS = ("query", "visualization", "dashboard", "dataset", "data_source")
+KINDS = ("query", "visualization", "dashboard", "dataset", "data_source", "pipeline_input")
 
 
 class Shares:

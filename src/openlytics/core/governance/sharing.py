@@ -30,6 +30,7 @@ from openlytics.store.models import (
     Dashboard,
     Dataset,
     DataSource,
+    PipelineInput,
     Query,
     Share,
     Team,
@@ -38,7 +39,7 @@ from openlytics.store.models import (
     Visualization,
 )
 
-KINDS = ("query", "visualization", "dashboard", "dataset", "data_source")
+KINDS = ("query", "visualization", "dashboard", "dataset", "data_source", "pipeline_input")
 MODES = ("NO_ACCESS", "READ_ONLY", "MODIFY")  # weakest first
 PrincipalRef = tuple[str, int]  # ("user", id) | ("team", id)
 
@@ -48,13 +49,17 @@ _MODELS: dict[str, Any] = {
     "dashboard": Dashboard,
     "dataset": Dataset,
     "data_source": DataSource,
+    "pipeline_input": PipelineInput,
 }
 _RANK = {mode: rank for rank, mode in enumerate(MODES)}
-_WRITE_ACTION = {kind: Action.MANAGE_SOURCES if kind == "data_source" else Action.WRITE for kind in KINDS}
+_WRITE_ACTION = {
+    kind: Action.MANAGE_SOURCES if kind in ("data_source", "pipeline_input") else Action.WRITE
+    for kind in KINDS
+}
 
 
 class SharingService:
-    """Shares of queries, visualizations, dashboards, datasets and data sources."""
+    """Shares of queries, visualizations, dashboards, datasets, data sources and pipeline inputs."""
 
     def __init__(self, db: Database, groups: GroupService) -> None:
         self.db = db
@@ -299,6 +304,10 @@ def _objects(s: Session, org_id: int, kind: str, ids: Iterable[int]) -> dict[int
     elif kind == "dataset":
         stmt = select(Dataset.id, Dataset.user_id, Dataset.created_at).where(
             Dataset.org_id == org_id, Dataset.id.in_(ids)
+        )
+    elif kind == "pipeline_input":
+        stmt = select(PipelineInput.id, null(), PipelineInput.created_at).where(
+            PipelineInput.org_id == org_id, PipelineInput.id.in_(ids), PipelineInput.deleted_at.is_(None)
         )
     else:
         stmt = select(DataSource.id, null(), DataSource.created_at).where(

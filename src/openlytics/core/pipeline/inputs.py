@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from openlytics.core.access import ObjectAccess, require_access, without_hidden
 from openlytics.core.errors import (
     AuthenticationError,
     ConflictError,
@@ -139,6 +140,7 @@ class InputService:
         self.on_appended = on_appended
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
     # ----- CRUD ------------------------------------------------------------------------------
     def list(self, principal: Principal, *, include_deleted: bool = False) -> builtins.list[PipelineInput]:
@@ -148,6 +150,7 @@ class InputService:
             stmt = select(PipelineInput).where(PipelineInput.org_id == principal.org_id)
             if not include_deleted:
                 stmt = stmt.where(PipelineInput.deleted_at.is_(None))
+            stmt = without_hidden(stmt, self.sharing, principal, "pipeline_input", PipelineInput.id)
             return builtins.list(s.scalars(stmt.order_by(PipelineInput.id)))
 
     def get(self, principal: Principal, input_id: int) -> PipelineInput:
@@ -204,7 +207,7 @@ class InputService:
         """Rename an input or replace its configuration (masked secrets keep their values)."""
         principal.require(Action.MANAGE_SOURCES, f"input {input_id}")
         with self.db.session() as s:
-            record = self._get(s, principal, input_id)
+            record = self._get(s, principal, input_id, "MODIFY")
             if name is not None and _name(name) != record.name:
                 self._unique_name(s, principal.org_id, _name(name))
                 record.name = _name(name)
@@ -226,7 +229,7 @@ class InputService:
         """Remove an input (kept as deleted); a webhook's token stops working."""
         principal.require(Action.MANAGE_SOURCES, f"input {input_id}")
         with self.db.session() as s:
-            record = self._get(s, principal, input_id)
+            record = self._get(s, principal, input_id, "MODIFY")
             record.deleted_at = utcnow()
             record.next_run_at = None
 
@@ -234,7 +237,7 @@ class InputService:
         """Pause an input (a webhook refuses events, polling stops) or resume it."""
         principal.require(Action.MANAGE_SOURCES, f"input {input_id}")
         with self.db.session() as s:
-            record = self._get(s, principal, input_id)
+            record = self._get(s, principal, input_id, "MODIFY")
             if record.paused and not paused and record.type in POLLED_TYPES:
                 record.next_run_at = utcnow()
             record.paused = paused
@@ -255,7 +258,7 @@ class InputService:
         if not math.isfinite(seconds) or not 0 <= seconds <= MAX_SLEEP_SECONDS:
             raise InvalidInputError("sleep_time", f"must be between 0 and {MAX_SLEEP_SECONDS:g} seconds")
         with self.db.session() as s:
-            record = self._get(s, principal, input_id)
+            record = self._get(s, principal, input_id, "MODIFY")
             record.sleep_seconds = seconds
             if record.type in POLLED_TYPES and record.error_count == 0:
                 record.next_run_at = (record.last_run_at or utcnow()) + timedelta(seconds=seconds)
@@ -298,7 +301,7 @@ class InputService:
         """Read an uploaded CSV (header row) or JSON file into a FILE input's events now."""
         principal.require(Action.MANAGE_SOURCES, f"input {input_id}")
         with self.db.session() as s:
-            record = self._get(s, principal, input_id)
+            record = self._get(s, principal, input_id, "MODIFY")
         if record.type != "FILE":
             raise InvalidInputError("input", "files can only be added to a FILE input")
         if record.paused:
@@ -346,7 +349,7 @@ class InputService:
         """Read a FILE or database input now (admins); a failure is recorded and raised."""
         principal.require(Action.MANAGE_SOURCES, f"input {input_id}")
         with self.db.session() as s:
-            record = self._get(s, principal, input_id)
+            record = self._get(s, principal, input_id, "MODIFY")
         if record.type not in POLLED_TYPES:
             raise InvalidInputError("type", "only FILE, POSTGRESQL and MYSQL inputs are read by polling")
         if record.paused:
@@ -528,10 +531,11 @@ class InputService:
             return self._locks.setdefault(input_id, threading.Lock())
 
     # ----- helpers ---------------------------------------------------------------------------
-    def _get(self, s: Session, principal: Principal, input_id: int) -> PipelineInput:
+    def _get(self, s: Session, principal: Principal, input_id: int, mode: str = "READ_ONLY") -> PipelineInput:
         record = s.get(PipelineInput, input_id)
         if record is None or record.org_id != principal.org_id or record.deleted_at is not None:
             raise NotFoundError("input", input_id)
+        require_access(self.sharing, principal, "pipeline_input", record.id, mode)
         return record
 
     def _unique_name(self, s: Session, org_id: int, name: str) -> None:

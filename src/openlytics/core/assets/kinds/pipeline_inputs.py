@@ -34,7 +34,7 @@ class PipelineInputKind(AssetKind):
 
     name = "pipeline_input"
     model = PipelineInput
-    share_kind = None
+    share_kind = "pipeline_input"
 
     def get(self, ctx: AssetContext, object_id: int) -> PipelineInput:
         return ctx.services.inputs.get(ctx.principal, object_id)
