@@ -24,6 +24,7 @@ from openlytics.core.emails import EmailService
 from openlytics.core.favorites import FavoriteService
 from openlytics.core.governance.groups import GroupService
 from openlytics.core.governance.sharing import SharingService
+from openlytics.core.governance.sync import PrincipalSync
 from openlytics.core.identity import IdentityService, NewOrganization
 from openlytics.core.jobs import JobService
 from openlytics.core.jobs.events import JobEvents
@@ -172,6 +173,7 @@ class Openlytics:
         self.teams = TeamService(self.db)
         self.groups = GroupService(self.db, self.teams)
         self.sharing = SharingService(self.db, self.groups)
+        self.principal_sync = PrincipalSync(self.db, self.identity, self.groups)
         self.datasets.row_filters = self.teams.row_filters
         # Every service that reads or changes a shareable object asks sharing (docs/governance.md).
         self.queries.sharing = self.visualizations.sharing = self.dashboards.sharing = self.sharing
