@@ -154,30 +154,27 @@ class Catalog:
         app, caller = self.app, self.caller
         try:
             if kind == meta.LIVEBOARD:
-                d = app.dashboards.get(caller, str(guid)).dashboard
-                return Item(
-                    kind,
-                    d.id,
-                    str(d.uuid),
-                    meta.dashboard_header(d, d.user),
-                    d,
-                    d.user_id,
-                    list(d.tags or []),
-                )
+                return self._item(kind, app.dashboards.get(caller, str(guid)).dashboard)
             if kind == meta.ANSWER:
-                q = app.queries.get(caller, object_id)
-                return Item(
-                    kind, q.id, str(q.uuid), meta.query_header(q, q.user), q, q.user_id, list(q.tags or [])
-                )
+                return self._item(kind, app.queries.get(caller, object_id))
             if kind == meta.TABLE:
-                ds = app.datasets.get(caller, object_id)
-                return Item(
-                    kind, ds.id, str(ds.uuid), meta.dataset_header(ds, self.user(ds.user_id)), ds, ds.user_id
-                )
-            source = app.sources.get(caller, object_id)
-            return Item(kind, source.id, str(source.uuid), meta.data_source_header(source), source)
+                return self._item(kind, app.datasets.get(caller, object_id))
+            return self._item(kind, app.sources.get(caller, object_id))
         except NotFoundError:
             return None
+
+    def _item(self, kind: str, obj: Any) -> Item:
+        """A liveboard, answer, table or data source as a listing sees it."""
+        if kind == meta.LIVEBOARD:
+            head = meta.dashboard_header(obj, obj.user)
+            return Item(kind, obj.id, str(obj.uuid), head, obj, obj.user_id, list(obj.tags or []))
+        if kind == meta.ANSWER:
+            head = meta.query_header(obj, obj.user)
+            return Item(kind, obj.id, str(obj.uuid), head, obj, obj.user_id, list(obj.tags or []))
+        if kind == meta.TABLE:
+            head = meta.dataset_header(obj, self.user(obj.user_id))
+            return Item(kind, obj.id, str(obj.uuid), head, obj, obj.user_id)
+        return Item(kind, obj.id, str(obj.uuid), meta.data_source_header(obj), obj)
 
     # ----- loading ---------------------------------------------------------------------------------
     def _load(self, kind: str, *, hidden: bool, favorites: bool) -> list[Item]:
@@ -192,36 +189,19 @@ class Catalog:
                     caller, include_archived=hidden, favorites_only=favorites, page=p, per_page=n
                 )
             )
-            return [
-                Item(
-                    kind,
-                    d.id,
-                    str(d.uuid),
-                    meta.dashboard_header(d, d.user),
-                    d,
-                    d.user_id,
-                    list(d.tags or []),
-                )
-                for d in boards
-            ]
+            return [self._item(kind, d) for d in boards]
         if kind == meta.ANSWER:
             queries = all_pages(
                 lambda p, n: app.queries.list(
                     caller, include_archived=hidden, favorites_only=favorites, page=p, per_page=n
                 )
             )
-            return [
-                Item(kind, q.id, str(q.uuid), meta.query_header(q, q.user), q, q.user_id, list(q.tags or []))
-                for q in queries
-            ]
+            return [self._item(kind, q) for q in queries]
         if kind == meta.TABLE:
             datasets = all_pages(lambda p, n: app.datasets.list(caller, page=p, per_page=n))
-            return [
-                Item(kind, d.id, str(d.uuid), meta.dataset_header(d, self.user(d.user_id)), d, d.user_id)
-                for d in datasets
-            ]
+            return [self._item(kind, d) for d in datasets]
         sources = all_pages(lambda p, n: app.sources.list(caller, page=p, per_page=n))
-        return [Item(kind, s.id, str(s.uuid), meta.data_source_header(s), s) for s in sources]
+        return [self._item(kind, s) for s in sources]
 
     def _group(self, team: Team) -> Item:
         author = self.user(team.author_id)
