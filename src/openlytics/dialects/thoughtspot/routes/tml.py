@@ -194,12 +194,14 @@ def _owners(catalog: Catalog, items: Sequence[ImportItem]) -> dict[int, dict[str
     """The description and author of each object imported (the importer's when not found)."""
     me = catalog.user(catalog.caller.user_id)
     mine = str(me.uuid) if me is not None else ""
-    headers: dict[str, dict[str, Any]] = {}
-    for kind in {tml.V1_TYPES[i.kind] for i in items if i.ok and i.kind in tml.V1_TYPES}:
-        headers.update({found.guid: found.header for found in catalog.items(kind, hidden=True)})
     owners = {}
     for item in items:
-        header = headers.get(str(item.guid), {})
+        header: dict[str, Any] = {}
+        if item.ok and item.kind in tml.V1_TYPES and item.guid is not None:
+            try:  # read one by one, not the whole type; not there under VALIDATE_ONLY
+                header = catalog.find(tml.V1_TYPES[item.kind], [str(item.guid)])[0].header
+            except NotFoundError:
+                header = {}
         author = str(header.get("author") or mine)
         owners[item.index] = {
             "description": str(header.get("description") or ""),
