@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 
 from openlytics.core.assets.context import AssetContext, ExportContext, ImportContext
-from openlytics.core.errors import InvalidInputError
+from openlytics.core.errors import InvalidInputError, NotFoundError
 
 
 class AssetKind(ABC):
@@ -23,6 +23,8 @@ class AssetKind(ABC):
     model: ClassVar[Any]
     # The kind in the sharing service, when objects of this kind can be shared.
     share_kind: ClassVar[str | None] = None
+    # Whether a name is unique in an organization (and so identifies the object on any server).
+    unique_names: ClassVar[bool] = False
 
     @abstractmethod
     def get(self, ctx: AssetContext, object_id: int) -> Any:
@@ -41,8 +43,19 @@ class AssetKind(ABC):
         """A new object from a document body."""
 
     def match(self, ctx: ImportContext, body: dict[str, Any]) -> int | None:
-        """An existing object a document whose guid is unknown here stands for (None: create one)."""
-        return None
+        """An existing object a document whose guid is unknown here stands for (None: create one):
+        for kinds with `unique_names`, the readable object of the same name."""
+        name = body.get("name")
+        if not self.unique_names or ctx.create_new or not isinstance(name, str):
+            return None
+        found = ctx.existing_id(self.name, name=name.strip())
+        if found is None:
+            return None
+        try:
+            self.get(ctx, found)
+        except NotFoundError:
+            return None
+        return found
 
     @abstractmethod
     def update(self, ctx: ImportContext, obj: Any, body: dict[str, Any]) -> Any:

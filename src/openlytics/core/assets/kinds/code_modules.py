@@ -25,6 +25,7 @@ class CodeModuleKind(AssetKind):
     name = "code_module"
     model = CodeModule
     share_kind = None
+    unique_names = True
 
     def get(self, ctx: AssetContext, object_id: int) -> CodeModule:
         with ctx.services.db.session() as s:
@@ -39,15 +40,6 @@ class CodeModuleKind(AssetKind):
 
     def body(self, ctx: ExportContext, obj: CodeModule) -> dict[str, Any]:
         return {"name": obj.name, "code": obj.code}
-
-    def match(self, ctx: ImportContext, body: dict[str, Any]) -> int | None:
-        name = body.get("name")
-        if ctx.create_new or not isinstance(name, str):
-            return None
-        try:
-            return ctx.services.code_engine.module(ctx.principal, name).id
-        except NotFoundError:
-            return None
 
     def create(self, ctx: ImportContext, body: dict[str, Any]) -> CodeModule:
         known_fields(body, _FIELDS, self.name)

@@ -37,6 +37,7 @@ class EventTypeKind(AssetKind):
     name = "event_type"
     model = EventType
     share_kind = None
+    unique_names = True
 
     def get(self, ctx: AssetContext, object_id: int) -> EventType:
         with ctx.services.db.session() as s:
@@ -65,15 +66,6 @@ class EventTypeKind(AssetKind):
     def associations(self, ctx: ExportContext, obj: EventType) -> list[tuple[str, int]]:
         source = self._input(ctx, obj)
         return [("pipeline_input", source.id)] if source is not None else []
-
-    def match(self, ctx: ImportContext, body: dict[str, Any]) -> int | None:
-        name = body.get("name")
-        if ctx.create_new or not isinstance(name, str):
-            return None
-        try:
-            return ctx.services.event_types.get(ctx.principal, name).id
-        except NotFoundError:
-            return None
 
     def create(self, ctx: ImportContext, body: dict[str, Any]) -> EventType:
         known_fields(body, _FIELDS, self.name)

@@ -35,6 +35,7 @@ class PipelineInputKind(AssetKind):
     name = "pipeline_input"
     model = PipelineInput
     share_kind = "pipeline_input"
+    unique_names = True
 
     def get(self, ctx: AssetContext, object_id: int) -> PipelineInput:
         return ctx.services.inputs.get(ctx.principal, object_id)
@@ -53,15 +54,6 @@ class PipelineInputKind(AssetKind):
             "paused": obj.paused,
             "sleep_seconds": obj.sleep_seconds,
         }
-
-    def match(self, ctx: ImportContext, body: dict[str, Any]) -> int | None:
-        # Names are unique among an organization's inputs: a document from another server stands
-        # for the input of the same name here.
-        name = body.get("name")
-        if ctx.create_new or not isinstance(name, str):
-            return None
-        found = [i for i in ctx.services.inputs.list(ctx.principal) if i.name == name.strip()]
-        return found[0].id if found else None
 
     def create(self, ctx: ImportContext, body: dict[str, Any]) -> PipelineInput:
         known_fields(body, _FIELDS, self.name)
