@@ -6,6 +6,7 @@ Nothing here is read at import time; tests construct `Settings(...)` directly.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,8 +77,14 @@ class Settings(BaseSettings):
     admin_name: str = "Admin"
     organization_name: str = "Default"
 
-    # Executor and jobs
+    # Executor and jobs: "local" (a thread pool in this process) or "celery" (workers started with
+    # `openlytics worker`, reached through the broker); see docs/scale-out.md.
+    executor: Literal["local", "celery"] = "local"
     executor_workers: int = 4
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # Workers beat this often; a STARTED job whose worker has not beaten for worker_lost_seconds fails.
+    worker_heartbeat_seconds: float = 5.0
+    worker_lost_seconds: float = 30.0
     default_query_timeout: float = 300.0
     max_wait_seconds: float = 30.0
     # Finished jobs and results older than these are deleted (a query's latest result is kept).
@@ -128,6 +135,9 @@ class Settings(BaseSettings):
     activity_retention_days: float = 400
     limits: AccountLimitSettings = Field(default_factory=AccountLimitSettings)
 
+    # Warehouse: empty means one DuckDB file per organization; a PostgreSQL URL (a user that may
+    # create roles and schemas) gives NEW organizations a schema and role there (docs/scale-out.md).
+    warehouse_url: str = ""
     # DuckDB warehouse
     warehouse_memory_limit: str = "2GB"
     warehouse_threads: int = 2
