@@ -12,6 +12,8 @@ transaction, and their job id or error is recorded on the run afterwards.
   handler, the run stays without job id or error: handlers run at most once per due time.
 - Past `until`, `next_run_at` becomes null and the schedule fires no more (`enabled` keeps its value,
   so extending `until` resumes it).
+- Any number of processes may run a scheduler: only the leader (`runtime/leadership.py`: an advisory
+  lock in PostgreSQL) polls; when it dies, another takes over on its next poll.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 from openlytics.core.errors import ConflictError
 from openlytics.core.principal import Action, Principal
 from openlytics.core.schedules import ScheduleService, Timing, last_due, next_due
+from openlytics.runtime.leadership import Leadership, SoleLeadership
 from openlytics.store.db import Database
 from openlytics.store.models import Schedule, ScheduleRun
 from openlytics.store.types import utcnow
@@ -53,8 +56,10 @@ class Scheduler:
         poll_seconds: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
         batch_size: int = 100,
+        leadership: Leadership | None = None,
     ) -> None:
         self._db = db
+        self._leadership = leadership or SoleLeadership()
         self._handlers = dict(handlers)
         self._clock = clock
         self._schedules = ScheduleService(db, clock=clock)
@@ -62,6 +67,11 @@ class Scheduler:
         self.batch_size = batch_size
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process is the one that polls (asks the election)."""
+        return self._leadership.is_leader()
 
     @property
     def running(self) -> bool:
@@ -82,6 +92,7 @@ class Scheduler:
         """Stop polling and wait for the thread (and a handler it is running) to finish."""
         self._stopping.set()
         if self._thread is None:
+            self._leadership.release()
             return
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -90,6 +101,7 @@ class Scheduler:
             )
         else:
             self._thread = None
+            self._leadership.release()
 
     def tick(self, now: datetime | None = None) -> list[ScheduleRun]:
         """Fire every schedule due at `now` (default: the clock) once; return the runs claimed here."""
@@ -113,7 +125,8 @@ class Scheduler:
     def _poll(self) -> None:
         while not self._stopping.is_set():
             try:
-                self._tick(self._clock(), interrupt=self._stopping)
+                if self._leadership.is_leader():
+                    self._tick(self._clock(), interrupt=self._stopping)
             except Exception:
                 logger.exception("scheduler pass failed; retrying in %g s", self.poll_seconds)
             self._stopping.wait(self.poll_seconds)
