@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     # Results
     results_dir: Path | None = None
+    # Or any filesystem URL pyarrow or fsspec can open (file:///shared/results, s3://bucket/results,
+    # gs://..., memory://...); set, it wins over results_dir (docs/scale-out.md).
+    results_url: str = ""
     max_result_rows: int = 10_000_000
     max_result_bytes: int = 2 * 1024**3
     inline_result_rows: int = 1000
