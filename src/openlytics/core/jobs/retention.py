@@ -1,4 +1,4 @@
-"""Forget old jobs and results, so the metadata store and the results directory stop growing."""
+"""Forget old jobs and results, so the metadata store and the results store stop growing."""
 
 from __future__ import annotations
 
