@@ -89,7 +89,12 @@ def test_duckdb_is_imported_only_by_its_engine() -> None:
         for p in SRC.rglob("*.py")
         if any(n == "duckdb" or n.startswith("duckdb.") for n in imports_of(p))
     }
-    assert users <= {"engines/duckdb_engine.py", "engines/duckdb_tables.py", "engines/registry.py"}, users
+    assert users <= {
+        "engines/duckdb_engine.py",
+        "engines/duckdb_tables.py",
+        "engines/file_loader.py",  # the locked-down CSV/Parquet reader both warehouses load through
+        "engines/registry.py",
+    }, users
 
 
 def test_core_has_no_vendor_words() -> None:

@@ -5,7 +5,6 @@ Split from `duckdb_engine.py`; the engine hands these out through `DuckDBEngine.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,56 +16,22 @@ import pyarrow as pa
 from openlytics.core.errors import IncompatibleValueError, QueryFailedError
 from openlytics.engines.base import BindValue, CsvOptions, Statement, WarehouseTables, quote_identifier
 from openlytics.engines.duckdb_engine import DuckDBEngine, to_duckdb_sql
-
-
-def _clean_message(exc: BaseException) -> str:
-    return str(exc).strip()
-
-
-# Arrow types of dataset columns -> the DuckDB type a file reader parses them as. Timestamps are parsed
-# WITH time zone, so "...+02:00" lands at the right instant, and become naive UTC in Arrow (`_conform`).
-_READ_TYPES: dict[pa.DataType, str] = {
-    pa.int8(): "TINYINT",
-    pa.int16(): "SMALLINT",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.float32(): "FLOAT",
-    pa.float64(): "DOUBLE",
-    pa.bool_(): "BOOLEAN",
-    pa.date32(): "DATE",
-    pa.string(): "VARCHAR",
-    pa.large_string(): "VARCHAR",
-}
-_REJECTED_VALUE = re.compile(r'Could not convert string "(.*)" to', re.DOTALL)
-_LOAD_BATCH = 1 << 17
-
-
-def _read_type(arrow_type: pa.DataType, found: pa.DataType | None = None) -> str:
-    # Text with zone offsets must be parsed WITH time zone to land on the right instant; a column the
-    # sniffer found to be plain timestamps is parsed as such (much faster).
-    if pa.types.is_timestamp(arrow_type):
-        plain = found is not None and pa.types.is_timestamp(found) and found.tz is None
-        return "TIMESTAMP" if plain else "TIMESTAMPTZ"
-    return _READ_TYPES.get(arrow_type, "VARCHAR")
+from openlytics.engines.file_loader import DUCKDB_TYPES, FileLoader, clean_message
 
 
 def _write_type(arrow_type: pa.DataType) -> str:
     # The DuckDB type of a stored dataset column (timestamps are stored naive, in UTC).
-    return "TIMESTAMP" if pa.types.is_timestamp(arrow_type) else _READ_TYPES.get(arrow_type, "VARCHAR")
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return "TIMESTAMP" if pa.types.is_timestamp(arrow_type) else DUCKDB_TYPES.get(arrow_type, "VARCHAR")
 
 
 class DuckDBWarehouseTables(WarehouseTables):
     """Dataset tables in the (sandboxed) warehouse file.
 
     User SQL runs on the sandboxed connection, which can touch no file. Files are therefore read by a
-    separate in-memory DuckDB connection per load, opened with `allowed_paths` set to that one file,
-    external access otherwise off and its configuration locked; it never sees the warehouse. Its parser
-    streams Arrow batches that the warehouse connection scans into a new table, so big files load at
-    the engine's own speed with flat memory, and the warehouse sandbox is never loosened.
+    separate in-memory DuckDB connection per load (`file_loader.FileLoader`: allowed to read that one
+    file, nothing else, its configuration locked); it never sees the warehouse. Its parser streams
+    Arrow batches that the warehouse connection scans into a new table, so big files load at the
+    engine's own speed with flat memory, and the warehouse sandbox is never loosened.
     """
 
     def __init__(self, engine: DuckDBEngine) -> None:
@@ -88,43 +53,13 @@ class DuckDBWarehouseTables(WarehouseTables):
     def load_csv(self, table: str, path: Path, options: CsvOptions) -> int:
         """Create `table` from a CSV file; a column whose type was only inferred is read as text when
         a later row does not fit it; a value that fits no explicit type fails the load."""
-        as_text: set[str] = set()
-        while True:
-            with self._file_reader(path) as loader:
-                source = self._csv_source(loader, path, options, as_text)
-                rows = self._load_from(loader, table, f"SELECT * FROM {source}")
-                rejected = self._first_rejected(loader)
-                if rejected is not None:  # the read types, only needed to explain the failure
-                    sniffed = loader.cursor().sql(f"SELECT * FROM {source} LIMIT 0").to_arrow_table().schema
-                    schema = pa.schema(
-                        [pa.field(f.name, pa.string() if f.name in as_text else f.type) for f in sniffed]
-                    )
-            if rejected is None:
-                return rows
-            self.drop_tables([table])
-            line, column, value = rejected
-            if column in options.types or column in as_text or column not in schema.names:
-                expected = str(options.types.get(column) or schema.field(column).type)
-                raise IncompatibleValueError(row=line - 2, column=column, value=value, expected_type=expected)
-            as_text.add(column)
+        return self._loader().load_csv(
+            path, options, lambda reader: self.load_table(table, reader), lambda: self.drop_tables([table])
+        )
 
     def load_parquet(self, table: str, path: Path, types: dict[str, pa.DataType] | None = None) -> int:
         """Create `table` from a Parquet file, casting the columns named in `types`."""
-        types = types or {}
-        with self._file_reader(path) as loader:
-            source = f"read_parquet({_sql_string(str(path))})"
-            schema = loader.sql(f"SELECT * FROM {source} LIMIT 0").to_arrow_table().schema
-            unknown = set(types) - set(schema.names)
-            if unknown:
-                raise QueryFailedError(f"no column {sorted(unknown)[0]!r} in the file")
-            projection = ", ".join(
-                _cast(f.name, types[f.name]) if f.name in types else quote_identifier(f.name) for f in schema
-            )
-            try:
-                return self._load_from(loader, table, f"SELECT {projection} FROM {source}")
-            except (QueryFailedError, duckdb.Error, pa.ArrowException):
-                self._explain_cast_failure(loader, source, types)
-                raise
+        return self._loader().load_parquet(path, types, lambda reader: self.load_table(table, reader))
 
     def copy_table(self, source: str, table: str) -> int:
         """Create `table` as a copy of `source`."""
@@ -344,93 +279,13 @@ class DuckDBWarehouseTables(WarehouseTables):
         except IncompatibleValueError:
             raise
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
-            raise QueryFailedError(_clean_message(exc)) from exc
+            raise QueryFailedError(clean_message(exc)) from exc
         finally:
             cursor.close()
 
-    @contextmanager
-    def _file_reader(self, path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-        # The loader may read exactly this one file and nothing else; see the class docstring.
-        config: dict[str, Any] = {"preserve_insertion_order": True}
-        if self.engine.memory_limit:
-            config["memory_limit"] = self.engine.memory_limit
-        if self.engine.threads:
-            config["threads"] = self.engine.threads
-        try:
-            loader = duckdb.connect(":memory:", config=config)
-            loader.execute("SET allowed_paths = $paths", {"paths": [str(path.resolve())]})
-            for name, value in _LOADER_LOCKS:
-                loader.execute(f"SET {name} = {value}")
-        except duckdb.Error as exc:
-            raise QueryFailedError(_clean_message(exc)) from exc
-        try:
-            yield loader
-        except (duckdb.Error, pa.ArrowException) as exc:
-            raise QueryFailedError(_clean_message(exc)) from exc
-        finally:
-            loader.close()
-
-    def _csv_source(
-        self, loader: duckdb.DuckDBPyConnection, path: Path, options: CsvOptions, as_text: set[str]
-    ) -> str:
-        base = (
-            f"{_sql_string(str(path.resolve()))}, delim={_sql_string(options.delimiter)}, header=true, "
-            f"compression={_sql_string(options.compression)}, encoding='utf-8'"
-        )
-        sniffed = loader.sql(f"SELECT * FROM read_csv({base}) LIMIT 0").to_arrow_table().schema
-        unknown = set(options.types) - set(sniffed.names)
-        if unknown:
-            raise QueryFailedError(f"no column {sorted(unknown)[0]!r} in the file")
-        normalize = options.normalize or (lambda t: t)
-        types = {
-            f.name: "VARCHAR"
-            if f.name in as_text
-            else _read_type(options.types.get(f.name) or normalize(f.type), f.type)
-            for f in sniffed
-        }
-        mapping = ", ".join(f"{_sql_string(name)}: {_sql_string(kind)}" for name, kind in types.items())
-        return f"read_csv({base}, types={{{mapping}}}, store_rejects=true)"
-
-    def _load_from(self, loader: duckdb.DuckDBPyConnection, table: str, sql: str) -> int:
-        return self.load_table(table, loader.sql(sql).to_arrow_reader(_LOAD_BATCH))
-
-    def _first_rejected(self, loader: duckdb.DuckDBPyConnection) -> tuple[int, str, str | None] | None:
-        row = loader.execute(
-            "SELECT line, column_name, error_message FROM reject_errors ORDER BY line LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        match = _REJECTED_VALUE.search(row[2] or "")
-        return int(row[0]), str(row[1]), match.group(1) if match else None
-
-    def _explain_cast_failure(
-        self, loader: duckdb.DuckDBPyConnection, source: str, types: dict[str, pa.DataType]
-    ) -> None:
-        # Only on failure: find the first row whose forced column does not convert.
-        for name, arrow_type in types.items():
-            column = quote_identifier(name)
-            row = loader.execute(
-                f"SELECT n, CAST({column} AS VARCHAR) FROM (SELECT row_number() OVER () - 1 AS n, {column}, "
-                f"TRY_CAST({column} AS {_read_type(arrow_type)}) AS converted FROM {source}) "
-                f"WHERE converted IS NULL AND {column} IS NOT NULL ORDER BY n LIMIT 1"
-            ).fetchone()
-            if row is not None:
-                raise IncompatibleValueError(
-                    row=int(row[0]), column=name, value=row[1], expected_type=str(arrow_type)
-                )
-
-
-# Set after `allowed_paths`, in this order: from then on the loader can change nothing.
-_LOADER_LOCKS = (
-    ("enable_external_access", "false"),
-    ("autoinstall_known_extensions", "false"),
-    ("autoload_known_extensions", "false"),
-    ("lock_configuration", "true"),
-)
-
-
-def _cast(name: str, arrow_type: pa.DataType) -> str:
-    return f"CAST({quote_identifier(name)} AS {_read_type(arrow_type)}) AS {quote_identifier(name)}"
+    def _loader(self) -> FileLoader:
+        # Files are parsed by their own locked-down DuckDB, never by the sandboxed warehouse.
+        return FileLoader(memory_limit=self.engine.memory_limit, threads=self.engine.threads)
 
 
 def _naive_projection(schema: pa.Schema) -> str:
