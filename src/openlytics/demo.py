@@ -38,6 +38,36 @@ SELECT i AS order_id,
 FROM range(1, 100001) AS t(i);
 """
 
+# The same tables on a PostgreSQL warehouse (docs/scale-out.md).
+POSTGRES_TABLES_SQL = """
+CREATE TABLE IF NOT EXISTS customers AS
+SELECT i AS customer_id,
+       'Customer ' || i AS name,
+       (ARRAY['France', 'Germany', 'Spain', 'Italy', 'United Kingdom', 'United States'])[1 + i % 6]
+           AS country,
+       DATE '2023-01-01' + CAST(i % 700 AS INTEGER) AS signed_up_on
+FROM generate_series(1::bigint, 2000) AS t(i);
+
+CREATE TABLE IF NOT EXISTS products AS
+SELECT i AS product_id,
+       (ARRAY['Notebook', 'Pen', 'Backpack', 'Lamp', 'Mug', 'Headphones', 'Chair', 'Desk'])[i] AS name,
+       (ARRAY['Stationery', 'Stationery', 'Bags', 'Home', 'Home', 'Electronics', 'Furniture', 'Furniture'])[i]
+           AS category,
+       (ARRAY[4.5, 1.2, 39.0, 24.9, 8.5, 79.0, 129.0, 249.0])[i] AS unit_price
+FROM generate_series(1::bigint, 8) AS t(i);
+
+CREATE TABLE IF NOT EXISTS orders AS
+SELECT i AS order_id,
+       1 + (abs(hashint8(i)::bigint) % 2000) AS customer_id,
+       1 + (abs(hashint8(i * 7)::bigint) % 8) AS product_id,
+       1 + (abs(hashint8(i * 13)::bigint) % 5) AS quantity,
+       TIMESTAMP '2024-01-01 00:00:00'
+           + make_interval(mins => CAST(abs(hashint8(i * 31)::bigint) % (730 * 24 * 60) AS INTEGER))
+           AS ordered_at
+FROM generate_series(1::bigint, 100000) AS t(i);
+"""
+TABLES_SQL_BY_DIALECT = {"duckdb": TABLES_SQL, "postgresql": POSTGRES_TABLES_SQL}
+
 QUERIES: list[dict[str, Any]] = [
     {
         "name": "Revenue by month",
@@ -107,7 +137,8 @@ def load_demo(app: Openlytics) -> int:
     principal = Principal.system(orgs[0].id)
     if app.queries.list(principal, tag=DEMO_TAG, include_archived=True).total:
         return 0
-    for statement in filter(None, (s.strip() for s in TABLES_SQL.split(";"))):
+    dialect = app.sources.sql_dialect(app.sources.default(principal)) or "duckdb"
+    for statement in filter(None, (s.strip() for s in TABLES_SQL_BY_DIALECT[dialect].split(";"))):
         outcome = app.jobs.run_adhoc(principal, statement, wait=60)
         if outcome.result is None:
             raise RuntimeError(f"demo table creation failed: {outcome.job and outcome.job.error}")

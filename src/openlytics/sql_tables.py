@@ -10,7 +10,8 @@ import re
 import sqlglot
 from sqlglot import exp
 
-# Source kinds -> sqlglot dialects; an unknown kind is parsed with sqlglot's generic dialect.
+# Source kinds (and warehouse engines) -> sqlglot dialects; an unknown kind is parsed with sqlglot's
+# generic dialect. "warehouse" alone means the DuckDB warehouse (an engine not recorded).
 DIALECTS = {
     "warehouse": "duckdb",
     "duckdb": "duckdb",
@@ -24,8 +25,11 @@ PARAMETER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 PLACEHOLDER_PREFIX = "__openlytics_param_"
 
 
-def dialect_for(kind: str) -> str | None:
-    """The sqlglot dialect of a data source kind."""
+def dialect_for(kind: str, engine: str | None = None) -> str | None:
+    """The sqlglot dialect of a data source kind; the warehouse's is its `engine`'s
+    (`options["engine"]`: "duckdb" or "postgresql")."""
+    if kind == "warehouse" and engine:
+        return DIALECTS.get(engine)
     return DIALECTS.get(kind)
 
 

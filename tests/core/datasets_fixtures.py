@@ -1,17 +1,49 @@
-"""Shared fixtures of the dataset service tests: an in-process application and principals by role."""
+"""Shared fixtures of the dataset service tests: an in-process application and principals by role.
+
+The `warehouse` fixture runs each module once per warehouse engine of `OPENLYTICS_TEST_WAREHOUSES`
+(default "duckdb,postgresql"): the embedded DuckDB file, and a fresh database on the local PostgreSQL
+server as the PostgreSQL warehouse (docs/scale-out.md).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from openlytics.app import Openlytics
 from openlytics.core.datasets.service import DatasetService
 from openlytics.core.principal import Principal, Role
-from tests.conftest import make_settings
+from tests.conftest import POSTGRES_URL, FreshPostgresDatabase, make_settings
+
+WAREHOUSES = os.environ.get("OPENLYTICS_TEST_WAREHOUSES", "duckdb,postgresql").split(",")
+
+
+@contextmanager
+def postgres_warehouse() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database to use as warehouse; dropped afterwards with the
+    organization roles provisioned in it (roles belong to the whole server, not to one database)."""
+    fresh = FreshPostgresDatabase.create("wh")
+    try:
+        yield fresh.url
+    finally:
+        engine = sa.create_engine(fresh.url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            roles = conn.scalars(
+                sa.text(r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ol\_%'")
+            ).all()
+        engine.dispose()
+        fresh.drop()
+        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            for role in roles:
+                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
 
 
 @dataclass
@@ -27,20 +59,46 @@ class Warehouse:
     def datasets(self) -> DatasetService:
         return self.app.datasets
 
+    @property
+    def engine(self) -> str:
+        """The warehouse engine of the organization: "duckdb" or "postgresql"."""
+        return self.app.sources.sql_dialect(self.app.sources.default(self.admin)) or "duckdb"
+
 
 def principal(org_id: int, role: Role) -> Principal:
     return Principal(org_id=org_id, user_id=None, role=role, credential="user_key")
 
 
-@pytest.fixture(scope="module", name="warehouse")
-def warehouse_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    """One application per test module (SQLite metadata, a real DuckDB warehouse)."""
-    data_dir: Path = tmp_path_factory.mktemp("datasets") / "data"
-    settings, _ = make_settings(data_dir, "sqlite", scheduler_enabled=False)
+@contextmanager
+def warehouse_application(data_dir: Path, engine: str) -> Iterator[Warehouse]:
+    """An application (SQLite metadata) whose bootstrap organization's warehouse runs on `engine`."""
+    if engine == "postgresql":
+        with postgres_warehouse() as url, _application(data_dir, warehouse_url=url) as warehouse:
+            yield warehouse
+    else:
+        with _application(data_dir) as warehouse:
+            yield warehouse
+
+
+@contextmanager
+def _application(data_dir: Path, **overrides: object) -> Iterator[Warehouse]:
+    settings, _ = make_settings(data_dir, "sqlite", scheduler_enabled=False, **overrides)
     app = Openlytics(settings)
     app.start()
-    org_id = app.identity.organizations()[0].id
-    yield Warehouse(
-        app, principal(org_id, Role.EDITOR), principal(org_id, Role.VIEWER), principal(org_id, Role.ADMIN)
-    )
-    app.stop()
+    try:
+        org_id = app.identity.organizations()[0].id
+        yield Warehouse(
+            app, principal(org_id, Role.EDITOR), principal(org_id, Role.VIEWER), principal(org_id, Role.ADMIN)
+        )
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="module", name="warehouse", params=WAREHOUSES)
+def warehouse_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Warehouse]:
+    """One application per test module and warehouse engine (SQLite metadata, a real warehouse)."""
+    data_dir: Path = tmp_path_factory.mktemp(f"datasets-{request.param}") / "data"
+    with warehouse_application(data_dir, request.param) as warehouse:
+        yield warehouse

@@ -31,9 +31,16 @@ def tables(w: Warehouse) -> WarehouseTables:
 
 
 def set_source(w: Warehouse, name: str, data: dict[str, pa.Array]) -> None:
-    """(Re)create the warehouse table the source query reads."""
-    tables(w).drop_tables([name])
-    tables(w).load_table(name, pa.table(data).to_reader())
+    """(Re)create the warehouse table the source query reads, as a view over a loaded table (as
+    datasets are: a PostgreSQL warehouse table has a hidden row column that `SELECT *` would show)."""
+    drop_source(w, name)
+    tables(w).load_table(f"{name}_data", pa.table(data).to_reader())
+    tables(w).point_view(name, f"{name}_data")
+
+
+def drop_source(w: Warehouse, name: str) -> None:
+    tables(w).drop_view(name)
+    tables(w).drop_tables([f"{name}_data"])
 
 
 def rows(w: Warehouse, dataset_id: int, **kwargs: object) -> list[dict[str, object]]:
@@ -189,7 +196,7 @@ def test_a_failing_source_query_leaves_the_dataset_as_it_was(warehouse: Warehous
     w.app.dataset_rebuilds.rebuild(w.editor, dataset_id, "reload")
     before = w.datasets.get(w.editor, dataset_id)
     data_before = rows(w, dataset_id)
-    tables(w).drop_tables([table])
+    drop_source(w, table)
     for method in REBUILD_METHODS:
         with pytest.raises(OpenlyticsError) as caught:
             w.app.dataset_rebuilds.rebuild(w.editor, dataset_id, method)

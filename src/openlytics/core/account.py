@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -108,6 +107,7 @@ class AccountService:
         self.activity.flush()
         start, end = month_of(utcnow())
         org_id = principal.org_id
+        storage_mb = round(self.sources.warehouse_bytes(org_id) / (1024 * 1024), 2)
         with self.db.session() as s:
             org = s.get(Organization, org_id)
             if org is None:
@@ -130,7 +130,7 @@ class AccountService:
                 "users": _count(
                     s, select(func.count(User.id)).where(User.org_id == org_id, User.disabled_at.is_(None))
                 ),
-                "storage_mb": self._storage_mb(str(org.uuid)),
+                "storage_mb": storage_mb,
                 "api_calls": events.get(ActivityKind.API_CALL, 0),
                 "queries": _count(
                     s,
@@ -224,11 +224,6 @@ class AccountService:
             for did, name in dashboards
         ]
 
-    def _storage_mb(self, org_uuid: str) -> float:
-        path = self.sources.warehouse_file(org_uuid)
-        total = sum(_size(p) for p in (path, path.with_name(path.name + ".wal")))
-        return round(total / (1024 * 1024), 2)
-
 
 def month_of(moment: datetime) -> tuple[datetime, datetime]:
     """The calendar month (UTC) holding `moment`: its first instant and the next month's."""
@@ -263,13 +258,6 @@ def _since(stmt: _S, since: datetime | None) -> _S:
 
 def _count(s: Session, stmt: Select[Any]) -> int:
     return int(s.scalar(stmt) or 0)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def _aware(value: datetime | None) -> datetime | None:

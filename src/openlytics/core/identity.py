@@ -39,6 +39,10 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # Writing last_used_at on every request would make every read a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: What a superadmin may ask for an organization's warehouse -> the engine it runs on.
+WAREHOUSES = {"embedded": "duckdb", "postgresql": "postgresql"}
+#: Called with every new organization in its transaction, and the warehouse engine asked (None: default).
+OrganizationCreated = Callable[[Session, Organization, str | None], object]
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class IdentityService:
         box: SecretBox,
         *,
         session_ttl: timedelta = timedelta(days=14),
-        on_organization_created: Callable[[Session, Organization], object] | None = None,
+        on_organization_created: OrganizationCreated | None = None,
     ) -> None:
         self.db = db
         self.box = box
@@ -120,9 +124,13 @@ class IdentityService:
         slug: str | None = None,
         admin_name: str | None = None,
         admin_password: str | None = None,
+        warehouse: str | None = None,
     ) -> NewOrganization:
-        """Create an organization with a first admin (superadmins only)."""
+        """Create an organization with a first admin (superadmins only); `warehouse` ("embedded" or
+        "postgresql") chooses its warehouse, by default PostgreSQL when the server has one."""
         principal.require(Action.MANAGE_ORGS, "organizations")
+        if warehouse is not None and warehouse not in WAREHOUSES:
+            raise InvalidInputError("warehouse", f"one of {', '.join(WAREHOUSES)}")
         if not name.strip():
             raise InvalidInputError("name", "must not be empty")
         slug = slug or _slugify(name)
@@ -140,6 +148,7 @@ class IdentityService:
                 admin_password=admin_password,
                 superadmin=False,
                 api_key=None,
+                warehouse_engine=WAREHOUSES[warehouse] if warehouse else None,
             )
 
     def _create_org(
@@ -153,6 +162,7 @@ class IdentityService:
         admin_password: str | None,
         superadmin: bool,
         api_key: str | None,
+        warehouse_engine: str | None = None,
     ) -> NewOrganization:
         org = Organization(name=name, slug=slug)
         s.add(org)
@@ -164,7 +174,7 @@ class IdentityService:
         s.add(record)
         s.flush()
         if self._on_org_created is not None:
-            self._on_org_created(s, org)
+            self._on_org_created(s, org, warehouse_engine)
         return NewOrganization(org, admin, IssuedKey(record, key))
 
     def get_organization(self, principal: Principal) -> Organization:

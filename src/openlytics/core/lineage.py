@@ -7,11 +7,8 @@ from sqlglot.errors import SqlglotError
 from openlytics.core.dashboards import DashboardService
 from openlytics.core.datasets.service import DatasetService
 from openlytics.core.principal import Principal
-from openlytics.sql_tables import tables_in
+from openlytics.sql_tables import dialect_for, tables_in
 from openlytics.store.models import Dataset
-
-# Queries on the warehouse are DuckDB SQL; the datasets live there.
-WAREHOUSE_DIALECT = "duckdb"
 
 
 def datasets_of_dashboard(
@@ -19,12 +16,14 @@ def datasets_of_dashboard(
 ) -> list[Dataset]:
     """The datasets read by the queries of a dashboard's widgets, by name, each once."""
     detail = dashboards.get(principal, ref)
+    # The datasets live in the warehouse, so its queries are read in the warehouse's dialect.
+    dialect = dialect_for(datasets.sources.sql_dialect(datasets.sources.default(principal)) or "warehouse")
     names: set[str] = set()
     for placed in detail.widgets:
         if placed.query is None:
             continue
         try:
-            names.update(t.split(".")[-1] for t in tables_in(placed.query.sql, WAREHOUSE_DIALECT))
+            names.update(t.split(".")[-1] for t in tables_in(placed.query.sql, dialect))
         except SqlglotError:
             continue  # a query the parser cannot read names no dataset we could prove
     found: dict[int, Dataset] = {}

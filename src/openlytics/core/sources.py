@@ -1,4 +1,9 @@
-"""Data sources: the org's embedded warehouse and external databases added by SQLAlchemy URL."""
+"""Data sources: the org's warehouse and external databases added by SQLAlchemy URL.
+
+The warehouse is a DuckDB file per organization, or a schema and role of its own on the PostgreSQL
+warehouse (`OPENLYTICS_WAREHOUSE_URL`); which one is recorded in the source's `options["engine"]`
+(missing: DuckDB), and the role's URL, with its generated password, in `url_encrypted`.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +20,16 @@ from openlytics.core.errors import ConflictError, InvalidInputError, NotFoundErr
 from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox
-from openlytics.engines.base import SourceEngine, TableInfo
+from openlytics.engines.base import BindValue, SourceEngine, Statement, TableInfo
+from openlytics.engines.postgres_warehouse import new_password, role_url, warehouse_name
 from openlytics.engines.urls import SourceURL, mask_password, parse_source_url
 from openlytics.store.db import Database
 from openlytics.store.models import DataSource, Organization
 
 WAREHOUSE_KIND = "warehouse"
 WAREHOUSE_NAME = "Warehouse"
+#: Engines an organization's warehouse may run on (`options["engine"]` of its source).
+WAREHOUSE_ENGINES = ("duckdb", "postgresql")
 
 # Builds an engine for (kind, plaintext url or None, warehouse file or None).
 EngineFactory = Callable[[str, str | None, Path | None], SourceEngine]
@@ -49,6 +57,7 @@ class DataSourceService:
         open_engine: EngineFactory,
         warehouse_dir: Path,
         allowed_file_dirs: list[Path],
+        warehouse_url: str = "",
     ) -> None:
         self.db = db
         self.box = box
@@ -56,19 +65,49 @@ class DataSourceService:
         self.open_engine = open_engine
         self.warehouse_dir = warehouse_dir
         self.allowed_file_dirs = allowed_file_dirs
+        # The PostgreSQL warehouse's administrator URL; empty: new organizations get DuckDB.
+        self.warehouse_url = warehouse_url
         self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
 
-    def ensure_warehouse(self, s: Session, org: Organization) -> DataSource:
-        """Give an organization its embedded warehouse source (called when it is created)."""
+    def ensure_warehouse(self, s: Session, org: Organization, engine: str | None = None) -> DataSource:
+        """Give an organization its warehouse source (called when it is created): on `engine`
+        ("duckdb" or "postgresql"; default: PostgreSQL when its URL is configured)."""
         existing = s.scalar(
             select(DataSource).where(DataSource.org_id == org.id, DataSource.kind == WAREHOUSE_KIND)
         )
         if existing is not None:
             return existing
-        source = DataSource(org_id=org.id, name=WAREHOUSE_NAME, kind=WAREHOUSE_KIND, is_default=True)
+        engine = engine or self.default_warehouse_engine()
+        if engine not in WAREHOUSE_ENGINES:
+            raise InvalidInputError("warehouse", f"one of {', '.join(WAREHOUSE_ENGINES)}")
+        url_encrypted = None
+        if engine == "postgresql":
+            if not self.warehouse_url:
+                raise InvalidInputError("warehouse", "no PostgreSQL warehouse is configured on this server")
+            # The role and schema are created when the engine first opens (`engines.registry`).
+            url = role_url(self.warehouse_url, warehouse_name(org.uuid), new_password())
+            url_encrypted = self.box.encrypt(url)
+        source = DataSource(
+            org_id=org.id,
+            name=WAREHOUSE_NAME,
+            kind=WAREHOUSE_KIND,
+            is_default=True,
+            url_encrypted=url_encrypted,
+            options={"engine": engine},
+        )
         s.add(source)
         s.flush()
         return source
+
+    def default_warehouse_engine(self) -> str:
+        """The engine of new organizations' warehouses: PostgreSQL when configured, else DuckDB."""
+        return "postgresql" if self.warehouse_url else "duckdb"
+
+    def sql_dialect(self, source: DataSource) -> str | None:
+        """The SQL dialect a source speaks ("duckdb", "postgresql", ...), without opening its engine."""
+        if source.kind == WAREHOUSE_KIND:
+            return warehouse_engine(source)
+        return sql_dialect(source.kind)
 
     def warehouse_file(self, org_uuid: str) -> Path:
         """The DuckDB file of an organization's warehouse."""
@@ -136,6 +175,7 @@ class DataSourceService:
         with self.db.session() as s:
             source = self._get(s, principal, source_id, "MODIFY")
             old_key = _cache_key(source)
+            old_options = dict(source.options or {})
             if name is not None and name != source.name:
                 self._unique_name(s, principal.org_id, _name(name))
                 source.name = name
@@ -146,7 +186,10 @@ class DataSourceService:
                 source.url_encrypted = self.box.encrypt(url)
                 source.cache_generation += 1
             if options is not None:
-                source.options = _options(options)
+                changed = _options(options, warehouse=source.kind == WAREHOUSE_KIND)
+                if source.kind == WAREHOUSE_KIND:  # a fact of the warehouse, not a setting
+                    changed["engine"] = warehouse_engine(old_options)
+                source.options = changed
             s.flush()
         self.engines.discard(old_key)
         return source
@@ -176,6 +219,10 @@ class DataSourceService:
         return self.engines.get(_cache_key(source), lambda: self._open(source))
 
     def _open(self, source: DataSource) -> SourceEngine:
+        if source.kind == WAREHOUSE_KIND and warehouse_engine(source) == "postgresql":
+            # The registry provisions the role and schema (idempotent) before connecting as the role.
+            assert source.url_encrypted is not None
+            return self.open_engine(WAREHOUSE_KIND, self.box.decrypt(source.url_encrypted), None)
         if source.kind == WAREHOUSE_KIND:
             with self.db.session() as s:
                 org = s.get(Organization, source.org_id)
@@ -199,8 +246,8 @@ class DataSourceService:
         return self.engine(source).list_tables()
 
     def masked_url(self, source: DataSource) -> str | None:
-        """The source's URL with its password hidden."""
-        if source.url_encrypted is None:
+        """The source's URL with its password hidden; none for the warehouse (its role stays private)."""
+        if source.url_encrypted is None or source.kind == WAREHOUSE_KIND:
             return None
         return mask_password(self.box.decrypt(source.url_encrypted))
 
@@ -208,6 +255,31 @@ class DataSourceService:
         """The per-source statement time limit, if set."""
         value = (source.options or {}).get("timeout")
         return float(value) if value else None
+
+    def warehouse_bytes(self, org_id: int) -> int:
+        """How much the organization's warehouse stores: its DuckDB file (and log), or the total
+        size of its PostgreSQL schema's tables with their indexes and TOAST."""
+        with self.db.session() as s:
+            source = s.scalar(
+                select(DataSource).where(DataSource.org_id == org_id, DataSource.kind == WAREHOUSE_KIND)
+            )
+            org = s.get(Organization, org_id)
+        if org is None:
+            raise NotFoundError("organization", org_id)
+        if source is None or warehouse_engine(source) == "duckdb":
+            path = self.warehouse_file(str(org.uuid))
+            return sum(_file_size(p) for p in (path, path.with_name(path.name + ".wal")))
+        statement = Statement(
+            (
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) AS size FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname = ",
+                BindValue(warehouse_name(org.uuid)),
+            )
+        )
+        with self.engine(source).execute(statement) as execution:
+            rows = [row for batch in execution.batches() for row in batch.to_pylist()]
+        return int(rows[0]["size"]) if rows else 0
 
     # ----- helpers -----------------------------------------------------------------------
     def _get(self, s: Session, principal: Principal, source_id: int, mode: str = "READ_ONLY") -> DataSource:
@@ -242,8 +314,23 @@ SQL_DIALECTS = {
 
 
 def sql_dialect(kind: str) -> str | None:
-    """The SQL dialect spoken by a source kind (for lexing parameter references)."""
+    """The SQL dialect spoken by an external source kind; the warehouse's is its source's
+    (`DataSourceService.sql_dialect`)."""
     return SQL_DIALECTS.get(kind)
+
+
+def warehouse_engine(source: DataSource | dict[str, Any]) -> str:
+    """The engine of a warehouse source, or of its options: "duckdb" (also when unrecorded) or
+    "postgresql"."""
+    options = source if isinstance(source, dict) else source.options
+    return str((options or {}).get("engine") or "duckdb")
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _cache_key(source: DataSource) -> tuple[int, str]:
@@ -259,7 +346,9 @@ def _name(name: str) -> str:
     return name.strip()
 
 
-def _options(options: dict[str, Any]) -> dict[str, Any]:
+def _options(options: dict[str, Any], *, warehouse: bool = False) -> dict[str, Any]:
+    # The warehouse's engine is fixed when the organization is created; a document may repeat it.
+    options = {k: v for k, v in options.items() if not (warehouse and k == "engine")}
     unknown = set(options) - {"timeout"}
     if unknown:
         raise InvalidInputError("options", f"unknown options: {', '.join(sorted(unknown))}")

@@ -7,9 +7,12 @@ import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from openlytics.core.errors import InvalidInputError
 from openlytics.engines.base import SourceEngine
 from openlytics.engines.duckdb_engine import DuckDBEngine
+from openlytics.engines.postgres_warehouse import PostgresWarehouseEngine, provision, role_url
 from openlytics.engines.sql import SQLAlchemySourceEngine
 from openlytics.settings import Settings
 
@@ -24,8 +27,14 @@ _KIND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
 def open_engine(
     kind: str, url: str | None, *, warehouse_file: Path | None, settings: Settings
 ) -> SourceEngine:
-    """Open the engine of a data source: the sandboxed warehouse, or an external database by URL."""
+    """Open the engine of a data source: the organization's warehouse, or an external database by URL.
+
+    The warehouse is a sandboxed DuckDB file (`warehouse_file`), or, given the role's `url`, a schema
+    on the PostgreSQL warehouse, provisioned here on first use (docs/scale-out.md).
+    """
     if kind == WAREHOUSE:
+        if url:
+            return _open_postgres_warehouse(url, settings)
         if warehouse_file is None:
             raise InvalidInputError("warehouse_file", "is required for the warehouse")
         warehouse_file.parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +51,18 @@ def open_engine(
         engine.close()
         raise InvalidInputError("url", f"is a {engine.dialect} URL, not {kind}")
     return engine
+
+
+def _open_postgres_warehouse(url: str, settings: Settings) -> SourceEngine:
+    role = make_url(url)
+    if role.username is None or role.password is None:
+        raise InvalidInputError("url", "the warehouse role's URL has no user or password")
+    name, password = role.username, str(role.password)
+    if settings.warehouse_url:  # without it the role must exist already, where its URL says
+        provision(settings.warehouse_url, name, password)
+        # The server's current address of the warehouse, should it have moved since.
+        url = role_url(settings.warehouse_url, name, password)
+    return PostgresWarehouseEngine(url, name)
 
 
 class EnginePool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
@@ -27,6 +27,8 @@ class NewOrganizationBody(Body):
     slug: str | None = None
     admin_name: str | None = None
     admin_password: str | None = None
+    #: the organization's warehouse; default: PostgreSQL when the server has one, else embedded
+    warehouse: Literal["embedded", "postgresql"] | None = None
 
 
 @router.get("/me")

@@ -26,7 +26,8 @@ class TableReport:
 
 def find_tables(client: Client, data_source_id: int, *, include_archived: bool = False) -> TableReport:
     """The tables read by each query of the data source."""
-    dialect = dialect_for(client.data_sources.get(data_source_id).kind)
+    source = client.data_sources.get(data_source_id)
+    dialect = dialect_for(source.kind, (source.options or {}).get("engine"))
     report = TableReport()
     for query in client.queries.list(include_archived=include_archived):
         if query.data_source_id != data_source_id:

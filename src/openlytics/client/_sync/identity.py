@@ -34,14 +34,19 @@ class Organizations:
         slug: str | None = None,
         admin_name: str | None = None,
         admin_password: str | None = None,
+        warehouse: str | None = None,
     ) -> OrganizationCreated:
-        """Create an organization with its first admin; the answer holds the admin's API key once."""
+        """Create an organization with its first admin; the answer holds the admin's API key once.
+
+        `warehouse` is "embedded" or "postgresql" (default: PostgreSQL when the server has one).
+        """
         body = {
             "name": name,
             "slug": slug,
             "admin_email": admin_email,
             "admin_name": admin_name,
             "admin_password": admin_password,
+            "warehouse": warehouse,
         }
         data = self._http.request(
             "POST", "/organizations", json={k: v for k, v in body.items() if v is not None}

@@ -272,7 +272,7 @@ class DatasetService:
                 unknown = next(iter(values))
                 raise InvalidInputError(f"values.{unknown}", f"unknown column {unknown!r}")
             converted = _converted_values(values, schema)
-            sql = compile_conditions(filters, columns=writer.column_types(), dialect="duckdb")
+            sql = compile_conditions(filters, columns=writer.column_types(), dialect=self._dialect(principal))
             return writer.update_where(Statement.plain(sql), converted, first_only)
 
     def add_columns(
@@ -347,7 +347,8 @@ class DatasetService:
             if keys is not None:
                 columns = _key(key or writer.dataset.primary_key, writer.schema, required=True)
                 return writer.delete_keys(columns, _keys_table(columns, keys, writer.schema), first_only)
-            sql = compile_conditions(filters or [], columns=writer.column_types(), dialect="duckdb")
+            dialect = self._dialect(principal)
+            sql = compile_conditions(filters or [], columns=writer.column_types(), dialect=dialect)
             return writer.delete_where(Statement.plain(sql), first_only)
 
     def reload(
@@ -402,17 +403,18 @@ class DatasetService:
         if not conditions:
             return None
         column_types = {c["name"]: c["type"] for c in columns or []}
+        dialect = self._dialect(principal)
         kept: builtins.list[Condition] = []
         for condition in conditions:
             # Fail closed: a filtered column missing from this version, or no allowed value that
             # fits the column's type, means no rows rather than an error or every row.
             many = isinstance(condition.value, tuple | list)
             candidates = list(condition.value) if many else [condition.value]
-            values = [v for v in candidates if _fits(condition.name, v, column_types)]
+            values = [v for v in candidates if _fits(condition.name, v, column_types, dialect)]
             if condition.name not in column_types or not values:
                 return Statement.plain("FALSE")
             kept.append(Condition(condition.name, condition.op, tuple(values) if many else values[0]))
-        return Statement.plain(compile_conditions(kept, columns=column_types, dialect="duckdb"))
+        return Statement.plain(compile_conditions(kept, columns=column_types, dialect=dialect))
 
     # ----- push tokens -------------------------------------------------------------------------
     def push_token(self, principal: Principal, dataset_id: int) -> str:
@@ -461,6 +463,10 @@ class DatasetService:
     def _tables(self, principal: Principal) -> WarehouseTables:
         source: DataSource = self.sources.default(principal)
         return self.sources.engine(source).warehouse_tables()
+
+    def _dialect(self, principal: Principal) -> str:
+        """The SQL dialect of the organization's warehouse, for conditions written into its SQL."""
+        return self.sources.sql_dialect(self.sources.default(principal)) or "duckdb"
 
     @contextmanager
     def _locked(self, dataset_id: int) -> Iterator[None]:
@@ -589,12 +595,12 @@ def _keys_table(columns: builtins.list[str], keys: builtins.list[Any], schema: p
     return arrays_to_table(columns, rows, key_schema)
 
 
-def _fits(column: str, value: Any, column_types: dict[str, str]) -> bool:
+def _fits(column: str, value: Any, column_types: dict[str, str], dialect: str) -> bool:
     """Whether `value` converts to the type of `column` (a team parameter value, say)."""
     if column not in column_types:
         return False
     try:
-        compile_conditions([Condition(column, "==", value)], columns=column_types, dialect="duckdb")
+        compile_conditions([Condition(column, "==", value)], columns=column_types, dialect=dialect)
     except InvalidInputError:
         return False
     return True

@@ -38,7 +38,6 @@ from openlytics.core.jobs.outcome import RunPlan
 from openlytics.core.jobs.service import JobService
 from openlytics.core.jobs.status import JobStatus
 from openlytics.core.principal import Action, Principal
-from openlytics.core.sources import sql_dialect
 from openlytics.engines.base import Statement
 from openlytics.store.db import Database
 from openlytics.store.models import Dataset, DataSource, Job, QueryResult
@@ -109,7 +108,7 @@ class StructuredQueryService:
         if not dataset.table_name:
             raise EmptyDatasetError(dataset.id, dataset.name)
         source = self._source(principal, dataset)
-        dialect = sql_dialect(source.kind)
+        dialect = self.jobs.sources.sql_dialect(source)
         if dialect not in DIALECTS:
             raise InvalidInputError("dataset", f"structured queries do not run on {source.kind} sources")
         filters = self.row_filters(principal, dataset) if self.row_filters else []

@@ -249,7 +249,7 @@ class OutputTables:
 
     def _dependent_queries(self, principal: Principal, schema: str, table: str) -> builtins.list[Query]:
         source = self.outputs.data_source(principal)
-        dialect = dialect_for(source.kind)
+        dialect = dialect_for(self.datasets.sources.sql_dialect(source) or source.kind)
         with self.db.session() as s:
             candidates = builtins.list(
                 s.scalars(

@@ -198,6 +198,17 @@ class ScheduledQueries:
         target = table + CONSOLIDATED_SUFFIX
         if self.outputs.is_warehouse(self.outputs.get(principal)):
             order = f"{quote_identifier(arrival)} DESC NULLS LAST, _ol_n DESC" if arrival else "_ol_n DESC"
+            warehouse = self.outputs.data_source(principal)
+            if self.outputs.sources.sql_dialect(warehouse) == "postgresql":
+                # No CREATE OR REPLACE TABLE: drop and create in the statement's one transaction.
+                listed = ", ".join(quote_identifier(c) for c in columns)
+                return (
+                    f"DROP TABLE IF EXISTS {quote_identifier(target)};\n"
+                    f"CREATE TABLE {quote_identifier(target)} AS SELECT {listed} FROM (SELECT *, "
+                    f"row_number() OVER (PARTITION BY {partition} ORDER BY {order}) AS _ol_rank FROM "
+                    f"(SELECT *, row_number() OVER () AS _ol_n FROM {quote_identifier(table)}) numbered) "
+                    f"ranked WHERE _ol_rank = 1"
+                )
             return (
                 f"CREATE OR REPLACE TABLE {quote_identifier(target)} AS\n"
                 f"SELECT * EXCLUDE (_ol_n) FROM (SELECT *, row_number() OVER () AS _ol_n "
