@@ -445,3 +445,19 @@ def test_structured_queries_and_row_filters_speak_postgresql(orgs: Orgs) -> None
         assert app.datasets.read(principal, dataset.id).read_all().column("n").to_pylist() == [1, 3]
     finally:
         app.datasets.row_filters = filtered
+
+
+def test_names_postgresql_would_cut_are_refused_not_merged(orgs: Orgs) -> None:
+    principal, _ = new_org(orgs.app)
+    app = orgs.app
+    long_name = "a" * 60 + "é" * 2  # 64 bytes: PostgreSQL would keep 63 and merge it with its twin
+    with pytest.raises(InvalidInputError) as refused:
+        app.datasets.create(principal, name=long_name, columns=[{"name": "n", "type": "int64"}])
+    assert refused.value.field == "name"
+    assert app.datasets.find_by_name(principal, long_name) is None, "nothing of the dataset is kept"
+    with pytest.raises(InvalidInputError) as refused:
+        app.datasets.create(principal, name="wide", columns=[{"name": "c" * 64, "type": "int64"}])
+    assert refused.value.field == "columns"
+    fits = app.datasets.create(principal, name="a" * 63, columns=[{"name": "c" * 63, "type": "int64"}])
+    app.datasets.append(principal, fits.id, LoadSource.from_rows([{"c" * 63: 1}]))
+    assert sql(app, principal, f'SELECT * FROM "{"a" * 63}"').to_pylist() == [{"c" * 63: 1}]

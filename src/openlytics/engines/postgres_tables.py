@@ -22,6 +22,7 @@ from adbc_driver_manager import dbapi as adbc
 
 from openlytics.core.errors import (
     IncompatibleValueError,
+    InvalidInputError,
     OpenlyticsError,
     QueryFailedError,
 )
@@ -39,6 +40,8 @@ from openlytics.engines.file_loader import FileLoader, clean_message
 
 #: the hidden identity column, first in every dataset table: the insertion order
 ROW_COLUMN = "__openlytics_row"
+#: PostgreSQL keeps the first 63 bytes of an identifier (NAMEDATALEN - 1); longer names are refused
+MAX_NAME_BYTES = 63
 
 _ROW = quote_identifier(ROW_COLUMN)
 # Temporary tables of one transaction (ON COMMIT DROP), in the session's own temporary schema.
@@ -282,7 +285,8 @@ class PostgresWarehouseTables(WarehouseTables):
         if not len(schema):
             return
         additions = ", ".join(
-            f"ADD COLUMN {quote_identifier(f.name)} {column_type(f.type)[0]}" for f in schema
+            f"ADD COLUMN {quote_identifier(_kept(f.name, 'columns'))} {column_type(f.type)[0]}"
+            for f in schema
         )
         with self._transaction() as cursor:
             cursor.execute(f"ALTER TABLE {self._name(table)} {additions}")
@@ -371,7 +375,7 @@ class PostgresWarehouseTables(WarehouseTables):
 
     # ----- helpers ----------------------------------------------------------------------------------
     def _name(self, name: str) -> str:
-        return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
+        return f"{quote_identifier(self.schema)}.{quote_identifier(_kept(name, 'name'))}"
 
     @contextmanager
     def _transaction(self) -> Iterator[adbc.Cursor]:
@@ -403,7 +407,7 @@ class PostgresWarehouseTables(WarehouseTables):
     def _create_sql(self, table: str, columns: Sequence[tuple[str, str]], *, keyed: bool = True) -> str:
         # The row column's index (its primary key) makes pages and first matches cheap; a bulk load
         # creates the table without it and builds it once at the end (`_add_key`).
-        defined = "".join(f", {quote_identifier(name)} {kind}" for name, kind in columns)
+        defined = "".join(f", {quote_identifier(_kept(name, 'columns'))} {kind}" for name, kind in columns)
         key = " PRIMARY KEY" if keyed else ""
         return f"CREATE TABLE {self._name(table)} ({_ROW} bigint GENERATED ALWAYS AS IDENTITY{key}{defined})"
 
@@ -704,6 +708,17 @@ def _execute(cursor: adbc.Cursor, fragments: Sequence[str | BindValue]) -> None:
         cursor.execute("".join(parts), parameters=pa.RecordBatch.from_arrays(params, names=names))
     else:
         cursor.execute("".join(parts))
+
+
+def _kept(name: str, field: str) -> str:
+    """`name`, refused when PostgreSQL would silently cut it (identifiers keep 63 bytes): two names
+    alike in their first 63 bytes would otherwise become one table, view or column."""
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise InvalidInputError(
+            field,
+            f"{name[:30]!r}...: at most {MAX_NAME_BYTES} bytes in a PostgreSQL warehouse",
+        )
+    return name
 
 
 def _scalar(cursor: adbc.Cursor) -> int:
