@@ -1,6 +1,11 @@
 """Shared fixtures: a live server per metadata backend (SQLite and PostgreSQL), and API callers.
 
 Every test that uses `server` runs twice: once with SQLite metadata, once with PostgreSQL.
+
+`OPENLYTICS_TEST_WAREHOUSE` chooses the warehouse of the servers and applications `make_settings`
+configures: `duckdb` (default, the embedded file) or `postgresql` (a fresh database on the local
+PostgreSQL server per server, see docs/scale-out.md). Tests marked `duckdb_warehouse` are skipped on
+the PostgreSQL warehouse.
 """
 
 from __future__ import annotations
@@ -8,7 +13,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -23,6 +29,18 @@ POSTGRES_URL = os.environ.get(
 )
 MARIADB_URL = os.environ.get("OPENLYTICS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 METADATA_BACKENDS = os.environ.get("OPENLYTICS_TEST_METADATA", "sqlite,postgresql").split(",")
+WAREHOUSE = os.environ.get("OPENLYTICS_TEST_WAREHOUSE", "duckdb")
+if WAREHOUSE not in ("duckdb", "postgresql"):
+    raise pytest.UsageError(f"OPENLYTICS_TEST_WAREHOUSE={WAREHOUSE!r}: expected duckdb or postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if WAREHOUSE != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="DuckDB SQL: the warehouse under test is PostgreSQL")
+    for item in items:
+        if item.get_closest_marker("duckdb_warehouse"):
+            item.add_marker(skip)
 
 
 @dataclass
@@ -35,17 +53,94 @@ class FreshPostgresDatabase:
     @classmethod
     def create(cls, prefix: str = "ol_test") -> FreshPostgresDatabase:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with engine.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
         return cls(name, POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
 
     def drop(self) -> None:
-        engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         engine.dispose()
+
+
+class FreshPostgresWarehouse(FreshPostgresDatabase):
+    """A throw-away database used as PostgreSQL warehouse: dropping it also drops the organization
+    roles provisioned in it (roles belong to the whole server, not to one database)."""
+
+    @classmethod
+    def create(cls, prefix: str = "wh") -> FreshPostgresWarehouse:
+        fresh = FreshPostgresDatabase.create(prefix)
+        return cls(fresh.name, fresh.url)
+
+    def drop(self) -> None:
+        roles = self._organization_roles()
+        super().drop()
+        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            for role in roles:
+                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+    def _organization_roles(self) -> list[str]:
+        """The `ol_` roles of this database: each owns the schema of its name (missing database: none)."""
+        admin = sa.create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": self.name}
+            ).first()
+        admin.dispose()
+        if not exists:
+            return []
+        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            names = conn.scalars(
+                sa.text(r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ol\_%'")
+            ).all()
+        engine.dispose()
+        return list(names)
+
+
+@contextmanager
+def postgres_warehouse() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database to use as warehouse; dropped afterwards with the
+    organization roles provisioned in it."""
+    fresh = FreshPostgresWarehouse.create()
+    try:
+        yield fresh.url
+    finally:
+        fresh.drop()
+
+
+@dataclass
+class TestDatabases:
+    """What `make_settings` created on the local PostgreSQL server; `drop()` removes all of it once."""
+
+    __test__ = False
+
+    metadata: FreshPostgresDatabase | None = None
+    warehouse: FreshPostgresWarehouse | None = None
+    dropped: bool = field(default=False, init=False)
+
+    def drop(self) -> None:
+        """Drop the metadata and warehouse databases (and the warehouse's roles); idempotent."""
+        if self.dropped:
+            return
+        self.dropped = True
+        for database in (self.warehouse, self.metadata):
+            if database is not None:
+                database.drop()
+
+
+# Every TestDatabases of this process: whatever a test left behind is dropped when the session ends.
+_created: list[TestDatabases] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    while _created:
+        _created.pop().drop()
 
 
 @pytest.fixture(scope="module")
@@ -64,32 +159,41 @@ def postgres_url() -> Iterator[str]:
 
 
 def make_settings(
-    data_dir: Path, metadata: str, **overrides: object
-) -> tuple[Settings, FreshPostgresDatabase | None]:
-    """Settings for a test server on `data_dir` with the given metadata backend."""
-    pg = FreshPostgresDatabase.create() if metadata == "postgresql" else None
+    data_dir: Path, metadata: str, *, warehouse: str = WAREHOUSE, **overrides: object
+) -> tuple[Settings, TestDatabases]:
+    """Settings for a test server on `data_dir` with the given metadata backend and warehouse engine
+    (default: `OPENLYTICS_TEST_WAREHOUSE`; an explicit `warehouse_url` override wins). The caller
+    drops the returned databases once the server has stopped."""
+    databases = TestDatabases()
+    _created.append(databases)
+    if metadata == "postgresql":
+        databases.metadata = FreshPostgresDatabase.create()
+    if warehouse == "postgresql" and "warehouse_url" not in overrides:
+        databases.warehouse = FreshPostgresWarehouse.create()
+        overrides["warehouse_url"] = databases.warehouse.url
     settings = Settings(
         data_dir=data_dir,
-        database_url=pg.url if pg else "",
+        database_url=databases.metadata.url if databases.metadata else "",
         scheduler_poll_seconds=0.2,
         file_source_dirs=[data_dir.parent],
         **overrides,  # type: ignore[arg-type]
     )
-    return settings, pg
+    return settings, databases
 
 
 @pytest.fixture(scope="session", params=METADATA_BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A live server on a random port, one per metadata backend."""
     data_dir = tmp_path_factory.mktemp(f"server-{request.param}") / "data"
-    settings, pg = make_settings(data_dir, request.param)
-    live = LiveServer(settings).start()
+    settings, databases = make_settings(data_dir, request.param)
     try:
-        yield live
+        live = LiveServer(settings).start()
+        try:
+            yield live
+        finally:
+            live.stop()
     finally:
-        live.stop()
-        if pg is not None:
-            pg.drop()
+        databases.drop()
 
 
 @pytest.fixture(scope="session")

@@ -63,10 +63,12 @@ from openlytics.engines.registry import EnginePool, open_engine
 from openlytics.results.store import ResultStore
 from openlytics.runtime.executor import Executor, LocalExecutor
 from openlytics.runtime.input_poller import InputPoller
+from openlytics.runtime.leadership import leadership_for
 from openlytics.runtime.maintenance import Maintenance
 from openlytics.runtime.pipeline_worker import PipelineWorker
 from openlytics.runtime.sandbox import Limits, Sandbox
 from openlytics.runtime.scheduler import Scheduler
+from openlytics.runtime.worker_liveness import WorkerLiveness
 from openlytics.settings import Settings
 from openlytics.store.db import Database
 from openlytics.store.models import Schedule
@@ -91,7 +93,7 @@ class Openlytics:
         self.box = SecretBox(settings.secret_key.get_secret_value())
         self.engines = EnginePool()
         self.results = ResultStore(
-            settings.results_path,
+            settings.results_url or settings.results_path,
             max_rows=settings.max_result_rows,
             max_bytes=settings.max_result_bytes,
             durable=settings.results_fsync,
@@ -103,6 +105,7 @@ class Openlytics:
             open_engine=self._open_engine,
             warehouse_dir=settings.warehouse_path,
             allowed_file_dirs=settings.allowed_file_dirs,
+            warehouse_url=settings.warehouse_url,
         )
         self.identity = IdentityService(
             self.db,
@@ -156,8 +159,13 @@ class Openlytics:
         self.events = JobEvents()
         self.runner = JobRunner(self.db, self.sources, self.results, self.events)
         self.runner.on_query_result.append(self.alerts.on_query_result)
-        self.executor: Executor = LocalExecutor(
-            self.runner.run, self.runner.interrupt, workers=settings.executor_workers
+        self.executor: Executor = self._build_executor()
+        # With the celery executor: fails jobs of lost workers here, and beats in a worker process.
+        self.liveness = WorkerLiveness(
+            self.db,
+            interval=settings.worker_heartbeat_seconds,
+            lost_after=settings.worker_lost_seconds,
+            on_failed=self.events.notify,
         )
         self.jobs = JobService(
             self.db,
@@ -222,6 +230,7 @@ class Openlytics:
                 "dataset_rebuild": self._rebuild_dataset,
             },
             poll_seconds=settings.scheduler_poll_seconds,
+            leadership=leadership_for(self.db.engine, "openlytics-scheduler"),
         )
         self.pipeline_outputs = OutputService(self.db, self.box, self.datasets)
         self.output_tables = OutputTables(self.pipeline_outputs, self.datasets, self.db)
@@ -296,6 +305,15 @@ class Openlytics:
             )
         )
 
+    def _build_executor(self) -> Executor:
+        if self.settings.executor == "celery":
+            # Celery is the `distributed` extra: imported only when chosen.
+            from openlytics.runtime.celery_app import celery_app
+            from openlytics.runtime.celery_executor import CeleryExecutor
+
+            return CeleryExecutor(celery_app(self.settings, self.runner), self.db)
+        return LocalExecutor(self.runner.run, self.runner.interrupt, workers=self.settings.executor_workers)
+
     def _open_engine(self, kind: str, url: str | None, warehouse_file: Path | None) -> SourceEngine:
         return open_engine(kind, url, warehouse_file=warehouse_file, settings=self.settings)
 
@@ -367,7 +385,12 @@ class Openlytics:
         )
         if self.tasks.recover_after_restart():
             log.warning("after restart: unfinished background tasks failed")
-        failed, resubmitted = self.jobs.recover_after_restart()
+        distributed = s.executor == "celery"
+        # Jobs running on workers are theirs to finish (and the reaper's if they die): with the
+        # celery executor only this process's own leftovers fail.
+        failed, resubmitted = self.jobs.recover_after_restart(
+            worker=self.runner.worker_name if distributed else None
+        )
         if interrupted := self.scripts.recover_after_restart():
             log.warning("after restart: %d interrupted script runs failed", interrupted)
         if failed or resubmitted:
@@ -378,8 +401,23 @@ class Openlytics:
             self.scheduler.start()
             self.input_poller.start()
         self.maintenance.start()
+        if distributed:
+            self.liveness.start()
         self.activity.start()
         self.pipeline_worker.start()
+
+    def start_worker(self) -> None:
+        """Start as a job worker (`openlytics worker`): no scheduler, pipeline or input polling.
+
+        The schema is the API processes' to migrate. Jobs a previous process of this name left
+        STARTED fail; the heartbeat is written before the caller starts taking jobs."""
+        if self.settings.executor != "celery":
+            raise RuntimeError("a job worker needs OPENLYTICS_EXECUTOR=celery")
+        failed, _ = self.jobs.recover_after_restart(worker=self.runner.worker_name, resubmit=False)
+        if failed:
+            log.warning("after restart: %d interrupted jobs of this worker failed", failed)
+        self.liveness.start(heartbeat_name=self.runner.worker_name)
+        self.activity.start()
 
     def stop(self) -> None:
         """Stop the scheduler and executor and close engines and connections."""
@@ -391,6 +429,7 @@ class Openlytics:
         self.scripts.close()
         self.runner.interrupt_all("shutdown")
         self.executor.shutdown(wait=True)
+        self.liveness.stop()
         self.activity.close()
         self.alerts.close()
         self.pipeline_outputs.close()

@@ -210,11 +210,14 @@ def test_another_organizations_activity_is_not_counted(admin: httpx.Client, new_
 @pytest.fixture(scope="module")
 def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir: Path = tmp_path_factory.mktemp("limited") / "data"
-    settings, _ = make_settings(
+    settings, databases = make_settings(
         data_dir, "sqlite", limits={"rows": 1_000_000, "data_sets": 20, "api_calls_per_month": 2}
     )
-    with LiveServer(settings) as live:
-        yield live
+    try:
+        with LiveServer(settings) as live:
+            yield live
+    finally:
+        databases.drop()
 
 
 def test_limits_come_from_the_settings_and_are_not_enforced(limited_server: LiveServer) -> None:

@@ -19,8 +19,8 @@ import pytest
 
 from openlytics.client import Client, ValidationError
 from openlytics.testing import LiveServer
-from tests.conftest import make_settings
-from tests.core.datasets_fixtures import WAREHOUSES, postgres_warehouse
+from tests.conftest import make_settings, postgres_warehouse
+from tests.core.datasets_fixtures import WAREHOUSES
 
 pytestmark = pytest.mark.skipif(
     "postgresql" not in WAREHOUSES,
@@ -39,12 +39,15 @@ class NewOrg:
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A live server (SQLite metadata) whose new organizations get the PostgreSQL warehouse."""
     with postgres_warehouse() as url:
-        settings, _ = make_settings(tmp_path_factory.mktemp("pg-api") / "data", "sqlite", warehouse_url=url)
+        settings, databases = make_settings(
+            tmp_path_factory.mktemp("pg-api") / "data", "sqlite", warehouse_url=url
+        )
         live = LiveServer(settings).start()
         try:
             yield live
         finally:
             live.stop()
+            databases.drop()
 
 
 def create_org(server: LiveServer, warehouse: str | None) -> NewOrg:

@@ -43,9 +43,12 @@ def check_downloads(downloads: dict[str, httpx.Response]) -> None:
 
 def test_results_at_a_file_url_are_written_there_and_downloaded(tmp_path: Path) -> None:
     elsewhere = tmp_path / "shared" / "results"
-    settings, _ = make_settings(tmp_path / "data", "sqlite", results_url=f"file://{elsewhere}")
-    with LiveServer(settings) as live:
-        result, downloads = run_and_download(live)
+    settings, databases = make_settings(tmp_path / "data", "sqlite", results_url=f"file://{elsewhere}")
+    try:
+        with LiveServer(settings) as live:
+            result, downloads = run_and_download(live)
+    finally:
+        databases.drop()
     check_downloads(downloads)
     # The Arrow download is the stored file itself, and it lives in the URL's directory.
     assert downloads["arrow"].content in [f.read_bytes() for f in elsewhere.rglob("*.arrows")]
@@ -56,7 +59,7 @@ def test_results_at_a_file_url_are_written_there_and_downloaded(tmp_path: Path) 
 def test_results_on_an_fsspec_filesystem_are_streamed_from_it(tmp_path: Path) -> None:
     root = f"results-{uuid.uuid4().hex}"
     memory = fsspec.filesystem("memory")
-    settings, _ = make_settings(tmp_path / "data", "sqlite", results_url=f"memory://{root}")
+    settings, databases = make_settings(tmp_path / "data", "sqlite", results_url=f"memory://{root}")
     try:
         with LiveServer(settings) as live:
             result, downloads = run_and_download(live)
@@ -68,3 +71,4 @@ def test_results_on_an_fsspec_filesystem_are_streamed_from_it(tmp_path: Path) ->
         assert not list((tmp_path / "data").rglob("*.arrows"))
     finally:
         memory.rm(f"/{root}", recursive=True)
+        databases.drop()

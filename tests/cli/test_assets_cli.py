@@ -22,9 +22,12 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"  # never connected to: crea
 @pytest.fixture(scope="module")
 def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A second server, empty but for the organizations the tests create."""
-    settings, _ = make_settings(tmp_path_factory.mktemp("fresh") / "data", "sqlite")
-    with LiveServer(settings) as live:
-        yield live
+    settings, databases = make_settings(tmp_path_factory.mktemp("fresh") / "data", "sqlite")
+    try:
+        with LiveServer(settings) as live:
+            yield live
+    finally:
+        databases.drop()
 
 
 def fresh_org(server: LiveServer) -> dict[str, str]:

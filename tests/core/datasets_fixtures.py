@@ -14,36 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from openlytics.app import Openlytics
 from openlytics.core.datasets.service import DatasetService
 from openlytics.core.principal import Principal, Role
-from tests.conftest import POSTGRES_URL, FreshPostgresDatabase, make_settings
+from tests.conftest import make_settings, postgres_warehouse
 
 WAREHOUSES = os.environ.get("OPENLYTICS_TEST_WAREHOUSES", "duckdb,postgresql").split(",")
-
-
-@contextmanager
-def postgres_warehouse() -> Iterator[str]:
-    """The URL of a fresh PostgreSQL database to use as warehouse; dropped afterwards with the
-    organization roles provisioned in it (roles belong to the whole server, not to one database)."""
-    fresh = FreshPostgresDatabase.create("wh")
-    try:
-        yield fresh.url
-    finally:
-        engine = sa.create_engine(fresh.url, poolclass=sa.pool.NullPool)
-        with engine.connect() as conn:
-            roles = conn.scalars(
-                sa.text(r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ol\_%'")
-            ).all()
-        engine.dispose()
-        fresh.drop()
-        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        with admin.connect() as conn:
-            for role in roles:
-                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
-        admin.dispose()
 
 
 @dataclass
@@ -82,16 +59,24 @@ def warehouse_application(data_dir: Path, engine: str) -> Iterator[Warehouse]:
 
 @contextmanager
 def _application(data_dir: Path, **overrides: object) -> Iterator[Warehouse]:
-    settings, _ = make_settings(data_dir, "sqlite", scheduler_enabled=False, **overrides)
-    app = Openlytics(settings)
-    app.start()
+    settings, databases = make_settings(
+        data_dir, "sqlite", warehouse="duckdb", scheduler_enabled=False, **overrides
+    )
     try:
-        org_id = app.identity.organizations()[0].id
-        yield Warehouse(
-            app, principal(org_id, Role.EDITOR), principal(org_id, Role.VIEWER), principal(org_id, Role.ADMIN)
-        )
+        app = Openlytics(settings)
+        app.start()
+        try:
+            org_id = app.identity.organizations()[0].id
+            yield Warehouse(
+                app,
+                principal(org_id, Role.EDITOR),
+                principal(org_id, Role.VIEWER),
+                principal(org_id, Role.ADMIN),
+            )
+        finally:
+            app.stop()
     finally:
-        app.stop()
+        databases.drop()
 
 
 @pytest.fixture(scope="module", name="warehouse", params=WAREHOUSES)

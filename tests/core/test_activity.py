@@ -152,7 +152,7 @@ def test_a_successful_dataset_write_is_logged_and_a_failed_one_is_not(tmp_path: 
     from openlytics.core.principal import Principal
     from tests.conftest import make_settings
 
-    settings, _ = make_settings(tmp_path / "data", "sqlite", scheduler_enabled=False)
+    settings, databases = make_settings(tmp_path / "data", "sqlite", scheduler_enabled=False)
     app = Openlytics(settings)
     app.start()
     try:
@@ -167,3 +167,4 @@ def test_a_successful_dataset_write_is_logged_and_a_failed_one_is_not(tmp_path: 
         assert [(e.object_type, e.object_id) for e in loads] == [("dataset", dataset.id)]
     finally:
         app.stop()
+        databases.drop()

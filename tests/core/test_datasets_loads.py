@@ -187,7 +187,8 @@ KILLED_LOAD = textwrap.dedent(
 
 
 def test_a_killed_load_leaves_the_data_intact(tmp_path: Path) -> None:
-    settings, _ = make_settings(tmp_path / "data", "sqlite", scheduler_enabled=False)
+    # The killed child finds the warehouse from the data directory alone: the DuckDB file.
+    settings, _ = make_settings(tmp_path / "data", "sqlite", warehouse="duckdb", scheduler_enabled=False)
     app = Openlytics(settings)
     app.start()
     org_id = app.identity.organizations()[0].id

@@ -36,8 +36,8 @@ from openlytics.engines.postgres_warehouse import (
 )
 from openlytics.settings import Settings
 from openlytics.store.models import DataSource
-from tests.conftest import POSTGRES_URL
-from tests.core.datasets_fixtures import WAREHOUSES, postgres_warehouse
+from tests.conftest import POSTGRES_URL, postgres_warehouse
+from tests.core.datasets_fixtures import WAREHOUSES
 
 pytestmark = pytest.mark.skipif(
     "postgresql" not in WAREHOUSES,

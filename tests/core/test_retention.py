@@ -18,13 +18,14 @@ from tests.conftest import METADATA_BACKENDS, make_settings
 
 @pytest.fixture(params=METADATA_BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Openlytics]:
-    settings, pg = make_settings(tmp_path / "data", request.param, scheduler_enabled=False)
+    settings, databases = make_settings(tmp_path / "data", request.param, scheduler_enabled=False)
     core = Openlytics(settings)
     core.start()
-    yield core
-    core.stop()
-    if pg is not None:
-        pg.drop()
+    try:
+        yield core
+    finally:
+        core.stop()
+        databases.drop()
 
 
 def age(app: Openlytics, days: float) -> None:

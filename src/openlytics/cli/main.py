@@ -28,6 +28,7 @@ from openlytics.cli._common import ApiKeyOption, JsonOption, UrlOption, connect,
 from openlytics.cli._render import print_json, print_model
 from openlytics.cli.serve import serve
 from openlytics.cli.utilities import commands as utilities
+from openlytics.cli.worker import worker
 
 app = typer.Typer(
     name="openlytics",
@@ -36,6 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve)
+app.command("worker")(worker)
 app.command("usage")(account.usage)
 app.add_typer(account.activity_app, name="activity")
 app.add_typer(users.app, name="users")

@@ -1,4 +1,5 @@
-"""Housekeeping that runs in the background of a server: retention of jobs and results."""
+"""Housekeeping that runs in the background of a server: retention of jobs and results, and the
+liveness of job workers (`runtime/worker_liveness.py`)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ log = logging.getLogger(__name__)
 class Maintenance:
     """Calls `task` every `interval` seconds in a daemon thread until stopped."""
 
-    def __init__(self, task: Callable[[], object], *, interval: float) -> None:
+    def __init__(
+        self, task: Callable[[], object], *, interval: float, name: str = "openlytics-maintenance"
+    ) -> None:
         self._task = task
         self._interval = interval
+        self._name = name
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the thread (the first run happens one interval after start)."""
-        self._thread = threading.Thread(target=self._loop, name="openlytics-maintenance", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

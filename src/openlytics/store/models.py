@@ -167,6 +167,17 @@ class QueryResult(IdentifiedMixin, Base):
     retrieved_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WorkerHeartbeat(Base):
+    """A process that runs jobs (a Celery worker) and when it last said it is alive (`Job.worker`)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    last_beat_at: Mapped[datetime] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Job(IdentifiedMixin, Base):
     """One execution. Status: PENDING=1, STARTED=2, SUCCESS=3, FAILURE=4, CANCELLED=5."""
 

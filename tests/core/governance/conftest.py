@@ -18,7 +18,7 @@ from tests.conftest import METADATA_BACKENDS, make_settings
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Openlytics]:
     """A started application (no HTTP) on SQLite, then on PostgreSQL metadata."""
     data_dir = tmp_path_factory.mktemp(f"governance-{request.param}") / "data"
-    settings, pg = make_settings(data_dir, request.param, scheduler_enabled=False)
+    settings, databases = make_settings(data_dir, request.param, scheduler_enabled=False)
     core = Openlytics(settings)
     core.start()
     try:
@@ -26,8 +26,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     finally:
         core.stop()
         core.db.dispose()
-        if pg is not None:
-            pg.drop()
+        databases.drop()
 
 
 @dataclass

@@ -16,7 +16,7 @@ from openlytics.app import Openlytics
 from openlytics.core.errors import OpenlyticsError
 from openlytics.core.pipeline.processor import PipelineProcessor
 from openlytics.core.principal import Principal
-from tests.conftest import make_settings
+from tests.conftest import TestDatabases, make_settings
 
 DUCK_TYPES = {
     "string": "VARCHAR",
@@ -122,29 +122,31 @@ class Engine:
     transform: Callable[[int, list[dict[str, Any]]], list[Result]] = identity
 
 
-def start_app(tmp_path: Path, metadata: str = "sqlite") -> tuple[Openlytics, Any]:
-    settings, pg = make_settings(tmp_path / "data", metadata, scheduler_enabled=False)
+def start_app(tmp_path: Path, metadata: str = "sqlite") -> tuple[Openlytics, TestDatabases]:
+    settings, databases = make_settings(tmp_path / "data", metadata, scheduler_enabled=False)
     app = Openlytics(settings)
     app.start()
-    return app, pg
+    return app, databases
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Openlytics]:
-    core, _ = start_app(tmp_path)
-    yield core
-    core.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Openlytics]:
-    core, pg = start_app(tmp_path, request.param)
+    core, databases = start_app(tmp_path)
     try:
         yield core
     finally:
         core.stop()
-        if pg is not None:
-            pg.drop()
+        databases.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Openlytics]:
+    core, databases = start_app(tmp_path, request.param)
+    try:
+        yield core
+    finally:
+        core.stop()
+        databases.drop()
 
 
 @pytest.fixture

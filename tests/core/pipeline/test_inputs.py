@@ -32,13 +32,14 @@ from tests.conftest import make_settings
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Openlytics]:
     """One server per metadata backend (the claim of a due input is an UPDATE on either)."""
     data_dir = tmp_path_factory.mktemp(f"inputs-{request.param}") / "data"
-    settings, pg = make_settings(data_dir, request.param, scheduler_enabled=False)
+    settings, databases = make_settings(data_dir, request.param, scheduler_enabled=False)
     core = Openlytics(settings)
     core.start()
-    yield core
-    core.stop()
-    if pg is not None:
-        pg.drop()
+    try:
+        yield core
+    finally:
+        core.stop()
+        databases.drop()
 
 
 @pytest.fixture
@@ -450,7 +451,7 @@ def test_vendor_inputs_are_shape_checked(inputs: InputService, org: Principal) -
 
 # ----- the application's wiring ----------------------------------------------------------------
 def test_the_server_polls_due_inputs_in_the_background(tmp_path: Path) -> None:
-    settings, _ = make_settings(tmp_path / "data", "sqlite", public_url="http://ol.example")
+    settings, databases = make_settings(tmp_path / "data", "sqlite", public_url="http://ol.example")
     core = Openlytics(settings)
     core.start()
     try:
@@ -477,3 +478,4 @@ def test_the_server_polls_due_inputs_in_the_background(tmp_path: Path) -> None:
         assert record.cursor["files"]["a.jsonl"] == {"events": 1, "done": True}
     finally:
         core.stop()
+        databases.drop()

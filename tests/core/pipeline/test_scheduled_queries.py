@@ -29,11 +29,14 @@ ORDER_COLUMNS = [
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Openlytics]:
-    settings, _ = make_settings(tmp_path / "data", "sqlite", scheduler_enabled=False)
+    settings, databases = make_settings(tmp_path / "data", "sqlite", scheduler_enabled=False)
     core = Openlytics(settings)
     core.start()
-    yield core
-    core.stop()
+    try:
+        yield core
+    finally:
+        core.stop()
+        databases.drop()
 
 
 @pytest.fixture

@@ -73,12 +73,13 @@ def test_basic_token_of_client_id_and_user_password(cd: ClicData) -> None:
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server whose access tokens live two seconds."""
     data_dir: Path = tmp_path_factory.mktemp("clicdata-ttl") / "data"
-    settings, _ = make_settings(data_dir, "sqlite", oauth_token_ttl_seconds=2)
+    settings, databases = make_settings(data_dir, "sqlite", oauth_token_ttl_seconds=2)
     live = LiveServer(settings).start()
     try:
         yield live
     finally:
         live.stop()
+        databases.drop()
 
 
 def test_expired_token_is_refused_and_the_client_renews_it(short_lived: LiveServer) -> None:

@@ -34,7 +34,7 @@ def inbox_and_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         port = probe.getsockname()[1]
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    settings, _ = make_settings(
+    settings, databases = make_settings(
         tmp_path_factory.mktemp("mail") / "data",
         "sqlite",
         smtp=SmtpSettings(host="127.0.0.1", port=port, sender="reports@openlytics.test"),
@@ -45,6 +45,7 @@ def inbox_and_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
             yield inbox, live
     finally:
         controller.stop()
+        databases.drop()
 
 
 def test_send_email_with_dashboard_pdf_and_attachment_then_quota(

@@ -79,14 +79,17 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def mailing_server(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Inbox, int]) -> Iterator[LiveServer]:
-    settings, _ = make_settings(
+    settings, databases = make_settings(
         tmp_path_factory.mktemp("alerts") / "data",
         "sqlite",
         smtp=SmtpSettings(host="127.0.0.1", port=smtp[1], sender="alerts@openlytics.test"),
         public_url="http://openlytics.test",
     )
-    with LiveServer(settings) as live:
-        yield live
+    try:
+        with LiveServer(settings) as live:
+            yield live
+    finally:
+        databases.drop()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:

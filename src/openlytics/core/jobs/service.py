@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
@@ -343,10 +344,14 @@ class JobService:
         result = self.get_result(principal, result_id)
         return result, self.results.open(result.path)
 
-    def result_file(self, principal: Principal, result_id: int) -> tuple[QueryResult, str]:
-        """A result's metadata and the absolute path of its Arrow IPC stream file."""
+    def result_file(self, principal: Principal, result_id: int) -> tuple[QueryResult, Path | None]:
+        """A result's metadata and the local path of its Arrow IPC stream file (None: not stored locally)."""
         result = self.get_result(principal, result_id)
-        return result, str(self.results.absolute(result.path))
+        return result, self.results.local_path(result.path)
+
+    def open_result_file(self, result: QueryResult) -> pa.NativeFile:
+        """The Arrow IPC stream file of a result (from `result_file`) as bytes, wherever it is stored."""
+        return self.results.open_bytes(result.path)
 
     def inline_rows(self, result: QueryResult) -> builtins.list[dict[str, Any]] | None:
         """The rows as JSON-ready dicts when the result is small enough to inline, else None."""
@@ -354,14 +359,20 @@ class JobService:
             return None
         return rows_as_json_objects(self.results.open(result.path), self.inline_limit)
 
-    def recover_after_restart(self) -> tuple[int, int]:
-        """Fail jobs a dead process left STARTED and resubmit PENDING ones; (failed, resubmitted)."""
+    def recover_after_restart(self, *, worker: str | None = None, resubmit: bool = True) -> tuple[int, int]:
+        """Fail jobs a dead process left STARTED and resubmit PENDING ones; (failed, resubmitted).
+
+        With `worker`, only that worker's STARTED jobs fail: jobs run in other processes (workers
+        of a distributed executor) are theirs to finish, and the reaper's once they die."""
+        started = Job.status == int(JobStatus.STARTED)
+        if worker is not None:
+            started = started & (Job.worker == worker)
         with self.db.session() as s:
             failed = cast(
                 CursorResult[Any],
                 s.execute(
                     update(Job)
-                    .where(Job.status == int(JobStatus.STARTED))
+                    .where(started)
                     .values(
                         status=int(JobStatus.FAILURE),
                         error=InterruptedJobError().message,
@@ -370,7 +381,11 @@ class JobService:
                     )
                 ),
             ).rowcount
-            pending = list(s.scalars(select(Job.id).where(Job.status == int(JobStatus.PENDING))))
+            pending = (
+                list(s.scalars(select(Job.id).where(Job.status == int(JobStatus.PENDING))))
+                if resubmit
+                else []
+            )
         for job_id in pending:
             self.dispatcher.submit(job_id)
         return failed, len(pending)
