@@ -174,6 +174,17 @@ def test_source_names_are_unique_and_options_validated(new_org) -> None:
         "/api/v1/data-sources", json={"name": "m", "url": MARIADB_PLAIN, "options": {"timeout": -1}}
     )
     assert bad.status_code == 422
+    for queue in ("", "a b", "x" * 101, 7):
+        bad = new_org.admin.post(
+            "/api/v1/data-sources", json={"name": "m", "url": MARIADB_PLAIN, "options": {"queue": queue}}
+        )
+        assert bad.status_code == 422, queue
+        assert "queue" in bad.text
+    routed = new_org.admin.post(
+        "/api/v1/data-sources", json={"name": "m", "url": MARIADB_PLAIN, "options": {"queue": "heavy.mysql"}}
+    )
+    assert routed.status_code == 201, routed.text
+    assert routed.json()["options"] == {"queue": "heavy.mysql"}
 
 
 def test_warehouse_schema_lists_tables_with_types(new_org) -> None:

@@ -152,15 +152,13 @@ class Cluster:
     def add_source(self, name: str, queue: str) -> int:
         """A data source on the source database whose jobs go to `queue`."""
         with self.client() as c:
-            created = c.post("/api/v1/data-sources", json={"name": name, "url": self.source_db.url})
-            assert created.status_code == 201, created.text
-            source_id = int(created.json()["id"])
-        # The API does not take a queue yet; routing is data on the source (options["queue"]).
-        with self.metadata() as conn:
-            conn.execute(
-                sa.text("UPDATE data_sources SET options = CAST(:options AS json) WHERE id = :id"),
-                {"options": f'{{"queue": "{queue}"}}', "id": source_id},
+            created = c.post(
+                "/api/v1/data-sources",
+                json={"name": name, "url": self.source_db.url, "options": {"queue": queue}},
             )
+            assert created.status_code == 201, created.text
+            assert created.json()["options"]["queue"] == queue
+            source_id = int(created.json()["id"])
         return source_id
 
     def active_statements(self) -> int:

@@ -8,6 +8,7 @@ warehouse (`OPENLYTICS_WAREHOUSE_URL`); which one is recorded in the source's `o
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -346,12 +347,19 @@ def _name(name: str) -> str:
     return name.strip()
 
 
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
 def _options(options: dict[str, Any], *, warehouse: bool = False) -> dict[str, Any]:
     # The warehouse's engine is fixed when the organization is created; a document may repeat it.
     options = {k: v for k, v in options.items() if not (warehouse and k == "engine")}
-    unknown = set(options) - {"timeout"}
+    unknown = set(options) - {"timeout", "queue"}
     if unknown:
         raise InvalidInputError("options", f"unknown options: {', '.join(sorted(unknown))}")
+    # The executor queue this source's jobs go to (docs/scale-out.md); workers consume named queues.
+    queue = options.get("queue")
+    if queue is not None and not (isinstance(queue, str) and _QUEUE_NAME.fullmatch(queue)):
+        raise InvalidInputError("options.queue", "1 to 100 letters, digits, '.', '_' or '-'")
     timeout = options.get("timeout")
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
