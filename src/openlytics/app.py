@@ -406,6 +406,18 @@ class Openlytics:
         self.activity.start()
         self.pipeline_worker.start()
 
+    def start_scheduler(self) -> None:
+        """Start as a scheduler process (`openlytics scheduler`): migrations, the scheduler (it fires
+        only while it leads: `runtime/leadership.py`), the pipeline's input poller and housekeeping;
+        no API, no pipeline worker. Jobs it submits run on the executor (workers, with celery)."""
+        self.db.migrate()
+        if self.settings.executor == "celery":
+            self.liveness.start()
+        self.scheduler.start()
+        self.input_poller.start()
+        self.maintenance.start()
+        self.activity.start()
+
     def start_worker(self) -> None:
         """Start as a job worker (`openlytics worker`): no scheduler, pipeline or input polling.
 

@@ -26,6 +26,7 @@ from openlytics.cli import (
 )
 from openlytics.cli._common import ApiKeyOption, JsonOption, UrlOption, connect, console
 from openlytics.cli._render import print_json, print_model
+from openlytics.cli.scheduler import scheduler
 from openlytics.cli.serve import serve
 from openlytics.cli.utilities import commands as utilities
 from openlytics.cli.worker import worker
@@ -38,6 +39,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve)
 app.command("worker")(worker)
+app.command("scheduler")(scheduler)
 app.command("usage")(account.usage)
 app.add_typer(account.activity_app, name="activity")
 app.add_typer(users.app, name="users")
