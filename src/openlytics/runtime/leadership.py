@@ -14,7 +14,6 @@ others cost nothing and a schedule's handler never races its twin.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from abc import ABC, abstractmethod
@@ -22,6 +21,8 @@ from abc import ABC, abstractmethod
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+
+from openlytics.store.db import advisory_key
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ class PostgresLeadership(Leadership):
     def __init__(self, engine: Engine, name: str) -> None:
         self._engine = engine
         self.name = name
-        # Advisory locks take a bigint: the first 8 bytes of a hash of the name, signed.
-        self._key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        self._key = advisory_key(name)
         self._connection: Connection | None = None
         self._leading = False
         self._lock = threading.Lock()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,6 +39,8 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # The unit of work this thread (or task) is inside, if any: see unit_of_work().
         self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"openlytics-uow-{id(self)}", default=None)
+        self._named_locks: dict[str, threading.Lock] = {}
+        self._named_locks_guard = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -61,6 +65,39 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock `name` across every thread of this process and, on PostgreSQL, across every
+        process sharing the store (a session-level advisory lock on a connection of its own, which
+        PostgreSQL releases if the process dies). For critical sections that outlive one transaction,
+        e.g. a load into one dataset."""
+        with self._named_locks_guard:
+            local = self._named_locks.setdefault(name, threading.Lock())
+        with local:
+            if self.is_sqlite:  # one process serves an SQLite store
+                yield
+                return
+            key = advisory_key(name)
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    try:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        connection.commit()
+                    except Exception:
+                        connection.invalidate()  # closing the session releases the lock
+                        raise
+
+    def lock_in(self, session: Session, name: str) -> None:
+        """Serialize `session`'s transaction with every other one that locks `name`, in any process
+        (PostgreSQL: a transaction-level advisory lock, released at commit or rollback). SQLite
+        serializes writers by itself; callers keep their in-process lock for readers-then-writers."""
+        if not self.is_sqlite:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
 
     @contextmanager
     def unit_of_work(self, *, commit: bool = True) -> Iterator[UnitOfWork]:
@@ -111,6 +148,11 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def advisory_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (a signed bigint) for a lock name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 # The advisory lock key migrations hold (any constant bigint; "openlytics-migrate" as ASCII digits).

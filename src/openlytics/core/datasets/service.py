@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import secrets as pysecrets
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,8 +79,6 @@ class DatasetService:
         # Conditions a caller's reads are limited to (set by the team service: team parameters).
         self.row_filters: RowFilters | None = None
         self.sharing: ObjectAccess | None = None  # set by the application (docs/governance.md)
-        self._locks: dict[int, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
 
     # ----- lookups -----------------------------------------------------------------------------
     def list(
@@ -470,10 +467,9 @@ class DatasetService:
 
     @contextmanager
     def _locked(self, dataset_id: int) -> Iterator[None]:
-        # One writer per dataset in this process: the engine would refuse concurrent writers anyway.
-        with self._locks_guard:
-            lock = self._locks.setdefault(int(dataset_id), threading.Lock())
-        with lock:
+        # One writer per dataset, in this process and (PostgreSQL metadata) in every process sharing
+        # the store: versions are read, written and switched as one sequence.
+        with self.db.exclusive(f"dataset:{int(dataset_id)}"):
             yield
 
     def _get(self, s: Session, principal: Principal, ref: int | str, mode: str = "READ_ONLY") -> Dataset:

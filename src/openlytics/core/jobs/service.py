@@ -224,6 +224,8 @@ class JobService:
     ) -> tuple[Job, bool]:
         # Identical statements already in flight share one job instead of running twice.
         with self._submit_lock, self.db.session() as s:
+            # Other API processes de-duplicate against the same rows: one at a time per statement.
+            self.db.lock_in(s, f"job:{plan.source.id}:{query_hash}")
             running = s.scalar(
                 select(Job)
                 .where(
