@@ -98,3 +98,64 @@ def test_events_keep_unicode_and_nesting(tmp_path: Path) -> None:
     spool.append(4, original)
     batch = spool.claim(4)
     assert batch is not None and batch.events == original
+
+
+def _claimed_as(tmp_path: Path, org_id: int, owner: str) -> Path:
+    """Re-label the organization's one claimed batch as claimed by `owner` ("host~pid")."""
+    (claimed,) = (tmp_path / str(org_id) / "claimed").iterdir()
+    relabelled = claimed.with_name(f"{owner}~{claimed.name.rsplit('~', 1)[-1]}")
+    claimed.rename(relabelled)
+    return relabelled
+
+
+def test_recover_leaves_batches_of_live_processes_alone(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    spool = IncomingSpool(tmp_path)
+    host = socket.gethostname()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        for org_id, owner in (
+            (1, f"{host}~{alive.pid}"),  # another API process on this machine, still working
+            (2, f"{host}~{dead.pid}"),  # one that died
+            (3, "elsewhere~123"),  # a process on another machine sharing the directory, recently
+            (4, "elsewhere~456"),  # one on another machine, silent for long
+        ):
+            spool.append(org_id, events(0, 2))
+            assert spool.claim(org_id) is not None
+            claimed = _claimed_as(tmp_path, org_id, owner)
+            if org_id == 4:
+                old = time.time() - 3600
+                os.utime(claimed, (old, old))
+        assert spool.recover() == 4
+        assert spool.in_flight(1) == 2 and spool.pending(1) == 0, "a live claimer keeps its batch"
+        assert spool.pending(2) == 2, "a dead claimer's batch is back"
+        assert spool.in_flight(3) == 2, "a recent claim of another host is left alone"
+        assert spool.pending(4) == 2, "a stale claim of another host is released"
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_half_written_files_of_live_writers_are_kept(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    spool = IncomingSpool(tmp_path)
+    spool.append(1, events(0, 1))
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        writing = tmp_path / "1" / "tmp" / f"{socket.gethostname()}~{alive.pid}~x-1.jsonl"
+        writing.write_text('{"n": ')
+        spool.recover()
+        assert writing.exists(), "another process is still writing it"
+    finally:
+        alive.kill()
+        alive.wait()

@@ -4,13 +4,16 @@ Layout under `root`::
 
     <org_id>/tmp/                    files being written (never read)
     <org_id>/incoming/<name>.jsonl   appended batches, waiting; name = <time_ns>-<random>-<count>
-    <org_id>/claimed/<batch_id>/     files of a batch being processed
+    <org_id>/claimed/<batch_id>/     files of a batch being processed; batch_id =
+                                     <host>~<pid>~<random>: who claimed it
 
 `append` writes a temporary file, fsyncs it and renames it into `incoming/` (atomic: a batch is
 either wholly there or not). The event count is part of the file name, so `pending` lists a
 directory and reads no file. `claim` renames the oldest files (in name order, i.e. append order)
 into a batch directory; `ack` deletes it, `release` renames its files back with their old names
-(so order is kept). `recover` (at start) releases every claimed batch a crashed process left.
+(so order is kept). `recover` (at start, in any number of processes) releases the claimed batches of
+processes that are gone: on this host those whose process no longer exists, on other hosts (a shared
+spool directory) those untouched for `STALE_CLAIM_SECONDS`; never a batch a live process is working on.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -92,7 +96,7 @@ class IncomingSpool:
         if not events:
             return 0
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}-{len(events)}{SUFFIX}"
-        tmp = self._dir(org_id, "tmp") / name
+        tmp = self._dir(org_id, "tmp") / f"{_HOST}~{os.getpid()}~{name}"
         data = b"\n".join(dumps(event) for event in events) + b"\n"
         with open(tmp, "wb") as handle:
             handle.write(data)
@@ -112,7 +116,7 @@ class IncomingSpool:
     def claim(self, org_id: int, max_events: int = 5000) -> SpooledBatch | None:
         """The oldest waiting events (whole files, at least one, up to `max_events`), or None."""
         incoming = self._dir(org_id, "incoming")
-        batch_id = uuid.uuid4().hex
+        batch_id = f"{_HOST}~{os.getpid()}~{uuid.uuid4().hex}"
         target = self._dir(org_id, "claimed") / batch_id
         taken: list[str] = []
         total = 0
@@ -156,14 +160,16 @@ class IncomingSpool:
         return moved
 
     def recover(self) -> int:
-        """Release the batches a stopped process had claimed, drop half-written files; events released."""
+        """Release the batches of processes that are gone, drop their half-written files; events
+        released. Safe while other processes work on the same spool."""
         released = 0
         for org_id in self._orgs():
             for claimed in sorted((self.root / str(org_id) / "claimed").glob("*")):
-                if claimed.is_dir():
+                if claimed.is_dir() and not _claimer_alive(claimed):
                     released += self._release_dir(claimed, org_id)
             for tmp in (self.root / str(org_id) / "tmp").glob("*"):
-                tmp.unlink(missing_ok=True)
+                if not _writer_alive(tmp):
+                    tmp.unlink(missing_ok=True)
         if released:
             log.warning("pipeline spool: %d claimed events released after a restart", released)
         return released
@@ -197,6 +203,42 @@ class IncomingSpool:
         for entry in sorted(self.root.iterdir()):
             if entry.is_dir() and entry.name.isdigit():
                 yield int(entry.name)
+
+
+# A claim by another host is taken for abandoned after this long without a touch of its directory.
+STALE_CLAIM_SECONDS = 15 * 60
+_HOST = socket.gethostname().replace("~", "-")
+
+
+def _claimer_alive(claimed: Path) -> bool:
+    """Whether the process that claimed this batch may still be working on it."""
+    return _owner_alive(claimed.name, claimed)
+
+
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process writing this temporary file may still be writing it."""
+    return _owner_alive(tmp.name, tmp)
+
+
+def _owner_alive(name: str, path: Path) -> bool:
+    parts = name.split("~", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False  # written before claims carried their owner: its process is gone
+    host, pid = parts[0], int(parts[1])
+    if host != _HOST:
+        try:
+            return time.time() - path.stat().st_mtime < STALE_CLAIM_SECONDS
+        except FileNotFoundError:
+            return True  # released or acked meanwhile
+    if pid == os.getpid():
+        return False  # this process is (re)starting: nothing of its own is in flight
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read_lines(path: Path) -> list[bytes]:
