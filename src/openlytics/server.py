@@ -43,9 +43,11 @@ def serve(
     port: int | None = None,
     data_dir: Path | str | None = None,
     demo: bool = False,
+    workers: int = 1,
     log_level: str = "info",
 ) -> None:
-    """Start the server in the foreground until interrupted."""
+    """Start the server in the foreground until interrupted; `workers` > 1 runs that many API
+    processes on one port (PostgreSQL metadata and warehouse required: docs/scale-out.md)."""
     import uvicorn
 
     from openlytics.api.app import create_app
@@ -54,6 +56,9 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = build_settings(host=host, port=port, data_dir=data_dir)
+    if workers > 1:
+        _serve_processes(settings, workers=workers, demo=demo, log_level=log_level)
+        return
     core = Openlytics(settings)
 
     tune_for_server()
@@ -64,8 +69,74 @@ def serve(
 
             load_demo(core)
         freeze_startup_objects()
-        shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host  # noqa: S104
-        print(banner(core, f"http://{shown_host}:{settings.port}"), flush=True)
+        print(banner(core, _shown_url(settings)), flush=True)
 
     app = create_app(settings, openlytics=core, on_started=on_started)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+
+
+class SeveralProcessesError(RuntimeError):
+    """Several API processes were asked for on a store only one process may open."""
+
+
+def check_shareable(core: Openlytics) -> None:
+    """Refuse several API processes where a file only one process may open is in use: SQLite
+    metadata, or an organization whose warehouse is an embedded DuckDB file."""
+    if core.db.is_sqlite:
+        raise SeveralProcessesError(
+            "several API processes need PostgreSQL metadata (OPENLYTICS_DATABASE_URL): "
+            "an SQLite file serves one process"
+        )
+    on_duckdb = core.sources.organizations_on_embedded_warehouse()
+    if on_duckdb:
+        raise SeveralProcessesError(
+            f"{len(on_duckdb)} organization(s) keep their warehouse in an embedded DuckDB file, which "
+            "one process at a time may open; set OPENLYTICS_WAREHOUSE_URL before creating them, "
+            "or run one process"
+        )
+
+
+def _serve_processes(settings: Settings, *, workers: int, demo: bool, log_level: str) -> None:
+    """Migrate and bootstrap once here, then let uvicorn run `workers` processes of the app."""
+    import os
+
+    import uvicorn
+
+    core = Openlytics(settings)
+    core.start()  # migrations, the first organization and its admin key, exactly once
+    try:
+        check_shareable(core)
+        if demo:
+            from openlytics.demo import load_demo
+
+            load_demo(core)
+        print(banner(core, _shown_url(settings)), flush=True)
+        print(f"  {workers} API processes", flush=True)
+    finally:
+        core.stop()
+    # The processes build their settings from the environment: hand them the command's options.
+    os.environ["OPENLYTICS_HOST"] = settings.host
+    os.environ["OPENLYTICS_PORT"] = str(settings.port)
+    os.environ["OPENLYTICS_DATA_DIR"] = str(settings.data_dir)
+    uvicorn.run(
+        "openlytics.server:process_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+def process_app() -> Any:
+    """The ASGI app of one of several API processes (uvicorn's factory)."""
+    from openlytics.api.app import create_app
+    from openlytics.runtime.gc_tuning import freeze_startup_objects, tune_for_server
+
+    tune_for_server()
+    return create_app(build_settings(), on_started=freeze_startup_objects)
+
+
+def _shown_url(settings: Settings) -> str:
+    shown_host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1") else settings.host  # noqa: S104
+    return f"http://{shown_host}:{settings.port}"

@@ -17,10 +17,21 @@ def serve(
         Path | None, typer.Option("--data-dir", help="Where metadata, the warehouse and results live.")
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load demo data at start.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, help="API processes on the port (>1 needs PostgreSQL metadata and warehouse)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the openlytics server in the foreground; unset options come from OPENLYTICS_* settings."""
     try:
         from openlytics.server import serve as run_server
     except ImportError as exc:
         fail(f"the server is not installed ({exc.name}); install it with `pip install openlytics[server]`")
-    run_server(host=host, port=port, data_dir=data_dir, demo=demo)
+    from openlytics.server import SeveralProcessesError
+
+    try:
+        run_server(host=host, port=port, data_dir=data_dir, demo=demo, workers=workers)
+    except SeveralProcessesError as exc:
+        fail(str(exc))

@@ -100,6 +100,12 @@ class DataSourceService:
         s.flush()
         return source
 
+    def organizations_on_embedded_warehouse(self) -> builtins.list[int]:
+        """Ids of the organizations whose warehouse is a DuckDB file (one process may open it)."""
+        with self.db.session() as s:
+            sources = s.scalars(select(DataSource).where(DataSource.kind == WAREHOUSE_KIND)).all()
+            return [source.org_id for source in sources if warehouse_engine(source) == "duckdb"]
+
     def default_warehouse_engine(self) -> str:
         """The engine of new organizations' warehouses: PostgreSQL when configured, else DuckDB."""
         return "postgresql" if self.warehouse_url else "duckdb"
