@@ -217,7 +217,9 @@ class Openlytics:
             ),
             workers=scripts.workers,
             activity=self.activity,
+            worker_name=self.runner.worker_name,
         )
+        self._wire_script_runs()
         self.pipeline_settings = PipelineSettingsService(self.db, self.box)
         self.account = AccountService(
             self.db, self.activity, self.sources, limits=lambda: settings.limits.model_dump()
@@ -314,6 +316,17 @@ class Openlytics:
             return CeleryExecutor(celery_app(self.settings, self.runner), self.db)
         return LocalExecutor(self.runner.run, self.runner.interrupt, workers=self.settings.executor_workers)
 
+    def _wire_script_runs(self) -> None:
+        """With the celery executor, script runs execute on workers consuming the scripts queue."""
+        if self.settings.executor != "celery":
+            return
+        from openlytics.runtime.celery_app import script_dispatch
+        from openlytics.runtime.celery_executor import CeleryExecutor
+
+        assert isinstance(self.executor, CeleryExecutor)
+        self.executor.app.scripts = self.scripts  # a worker executes the runs it takes with it
+        self.scripts.dispatch = script_dispatch(self.executor.app, self.settings.script_queue)
+
     def _open_engine(self, kind: str, url: str | None, warehouse_file: Path | None) -> SourceEngine:
         return open_engine(kind, url, warehouse_file=warehouse_file, settings=self.settings)
 
@@ -391,7 +404,9 @@ class Openlytics:
         failed, resubmitted = self.jobs.recover_after_restart(
             worker=self.runner.worker_name if distributed else None
         )
-        if interrupted := self.scripts.recover_after_restart():
+        if interrupted := self.scripts.recover_after_restart(
+            worker=self.runner.worker_name if distributed else None
+        ):
             log.warning("after restart: %d interrupted script runs failed", interrupted)
         if failed or resubmitted:
             log.warning(
@@ -428,6 +443,13 @@ class Openlytics:
         failed, _ = self.jobs.recover_after_restart(worker=self.runner.worker_name, resubmit=False)
         if failed:
             log.warning("after restart: %d interrupted jobs of this worker failed", failed)
+        if interrupted := self.scripts.recover_after_restart(worker=self.runner.worker_name, resend=False):
+            log.warning("after restart: %d interrupted script runs of this worker failed", interrupted)
+        if not (self.settings.internal_url or self.settings.public_url):
+            log.warning(
+                "OPENLYTICS_INTERNAL_URL is not set: scripts on this worker call back %s",
+                self.settings.callback_url,
+            )
         self.liveness.start(heartbeat_name=self.runner.worker_name)
         self.activity.start()
 

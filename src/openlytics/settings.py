@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     executor: Literal["local", "celery"] = "local"
     executor_workers: int = 4
     broker_url: str = "redis://127.0.0.1:6379/0"
+    script_queue: str = "scripts"  # the queue script runs go to with the celery executor
     # Workers beat this often; a STARTED job whose worker has not beaten for worker_lost_seconds fails.
     worker_heartbeat_seconds: float = 5.0
     worker_lost_seconds: float = 30.0

@@ -1,10 +1,13 @@
 """Scripts: user Python stored on the server, run in the sandbox on demand or on a schedule.
 
-A run is recorded as `running` before `run` returns, executes on a small thread pool, and ends as
-`success`, `failure` or `timeout` with its output. Each run gets a short-lived API key of the script's
-owner and the server's URL, handed to the program by environment contributors (environment variables
-and files of its working directory); the key is revoked when the run ends. A script keeps one piece
-of state between runs: raw JSON text, stored as given.
+A run is recorded as `running` before `run` returns, executes on a small thread pool — or, given a
+`dispatch`, wherever that sends it (workers of the distributed executor, which call `execute`) —
+and ends as `success`, `failure` or `timeout` with its output. The process executing a run claims
+it first (records its name on the run, once), so a run executes at most once. Each run gets a
+short-lived API key of the script's owner and the server's URL, handed to the program by
+environment contributors (environment variables and files of its working directory); the key is
+revoked when the run ends. A script keeps one piece of state between runs: raw JSON text, stored
+as given.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import builtins
 import contextlib
 import json
 import logging
+import os
+import socket
 import threading
+import time
 import uuid as uuid_module
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,6 +50,8 @@ SCRIPT_FILE = "script.py"
 # The run's key outlives the wall-clock limit by this much, in case revoking it fails.
 KEY_MARGIN = timedelta(seconds=60)
 MAX_RUNS_LISTED = 100
+# How often `run(wait=True)` looks at a run executing in another process.
+WAIT_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,8 @@ class ScriptService:
         workers: int = 2,
         contributors: Sequence[Contributor] | None = None,
         activity: ActivityLog | None = None,
+        worker_name: str | None = None,
+        dispatch: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.activity = activity
@@ -97,6 +107,10 @@ class ScriptService:
         self.limits = limits
         # Applied in order; a later contributor's variables and files win over an earlier one's.
         self.contributors: list[Contributor] = list(contributors or [native_environment])
+        # Recorded on the runs this process executes (the name its heartbeat is written under).
+        self.worker_name = worker_name or f"{socket.gethostname()}:{os.getpid()}"
+        # Sends a run's id to where it executes; None: this process's pool.
+        self.dispatch = dispatch
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openlytics-script")
         self._active: set[int] = set()
         self._lock = threading.Lock()
@@ -199,8 +213,9 @@ class ScriptService:
             )
             s.add(run)
             s.flush()
-        with self._lock:
-            self._active.add(run.id)
+        if self.dispatch is None:
+            with self._lock:
+                self._active.add(run.id)
         if self.activity is not None:
             self.activity.record(
                 principal.org_id,
@@ -209,7 +224,10 @@ class ScriptService:
                 object_type="script",
                 object_id=script.id,
             )
-        future: Future[None] = self._pool.submit(self._execute, run.id)
+        if self.dispatch is not None:
+            sent = self._send(run.id)
+            return self._wait_for(run.id) if wait or not sent else run
+        future: Future[bool] = self._pool.submit(self.execute, run.id)
         if not wait:
             return run
         future.result()
@@ -239,16 +257,40 @@ class ScriptService:
             )
             return list(s.scalars(stmt))
 
-    def recover_after_restart(self) -> int:
-        """Runs a stopped process left `running` fail as interrupted; how many."""
+    def recover_after_restart(self, *, worker: str | None = None, resend: bool = True) -> int:
+        """Runs a stopped process left `running` fail as interrupted; how many.
+
+        With `worker`, only the runs that worker executed fail — runs executing in other processes
+        are theirs to finish (and the reaper's if they die) — and runs still waiting for a worker
+        are sent again (unless not `resend`): a duplicate message finds its run claimed."""
+        running = ScriptRun.status == RUNNING
+        if worker is not None:
+            running = running & (ScriptRun.worker == worker)
         with self.db.session() as s:
             result = s.execute(
                 update(ScriptRun)
-                .where(ScriptRun.status == RUNNING)
+                .where(running)
                 .values(status=FAILURE, error=_INTERRUPTED, finished_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            return int(getattr(result, "rowcount", 0) or 0)
+            failed = int(getattr(result, "rowcount", 0) or 0)
+            waiting = (
+                list(
+                    s.scalars(
+                        select(ScriptRun.id).where(ScriptRun.status == RUNNING, ScriptRun.worker.is_(None))
+                    )
+                )
+                if worker is not None and resend and self.dispatch is not None
+                else []
+            )
+        for run_id in waiting:
+            self._send(run_id)
+        return failed
+
+    @property
+    def closing(self) -> bool:
+        """Whether `close` was called: this process starts no more runs."""
+        return self._closing
 
     def close(self) -> None:
         """Kill running programs, drop queued runs and record both as interrupted."""
@@ -262,6 +304,50 @@ class ScriptService:
             self._finish(run_id, FAILURE, _INTERRUPTED, None)
 
     # ----- execution ---------------------------------------------------------------------------------
+    def execute(self, run_id: int) -> bool:
+        """Execute a `running` run here and record its outcome; False (doing nothing) when the run
+        is no longer running or another process claimed it (a redelivered message)."""
+        if not self._claim(run_id):
+            log.info("script run %s is finished or claimed elsewhere: not executed", run_id)
+            with self._lock:
+                self._active.discard(run_id)
+            return False
+        with self._lock:
+            self._active.add(run_id)
+        self._execute(run_id)
+        return True
+
+    def _claim(self, run_id: int) -> bool:
+        with self.db.session() as s:
+            result = s.execute(
+                update(ScriptRun)
+                .where(ScriptRun.id == run_id, ScriptRun.status == RUNNING, ScriptRun.worker.is_(None))
+                .values(worker=self.worker_name)
+                .execution_options(synchronize_session=False)
+            )
+            return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    def _send(self, run_id: int) -> bool:
+        """Hand the run to `dispatch`; False when it could not (the run then failed)."""
+        assert self.dispatch is not None
+        try:
+            self.dispatch(run_id)
+        except Exception as exc:  # a run nobody will execute must not stay `running`
+            log.exception("script run %s could not be sent to its workers", run_id)
+            self._finish(run_id, FAILURE, f"the run could not be sent to the workers: {exc}", None)
+            return False
+        return True
+
+    def _wait_for(self, run_id: int) -> ScriptRun:
+        """The run once finished, or as it is when it could not have finished in time."""
+        deadline = time.monotonic() + self.limits.wall_seconds + KEY_MARGIN.total_seconds()
+        while True:
+            with self.db.session() as s:
+                run = s.get_one(ScriptRun, run_id)
+            if run.status != RUNNING or time.monotonic() > deadline:
+                return run
+            time.sleep(WAIT_POLL_SECONDS)
+
     def _execute(self, run_id: int) -> None:
         try:
             result, limits = self._sandboxed(run_id)

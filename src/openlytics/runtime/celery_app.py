@@ -1,10 +1,10 @@
 """The Celery application of the distributed executor (docs/scale-out.md).
 
-One task, `openlytics.run_job(job_id)`, and one remote-control command, `openlytics_cancel_job`.
-Neither builds anything: a worker process (`openlytics worker`) holds one `Openlytics` application
-whose job runner both use. Job state lives in the metadata store, so there is no result backend; a
-message is acknowledged after its job ran (late ack), and a redelivered one finds its job no longer
-PENDING and does nothing.
+Two tasks, `openlytics.run_job(job_id)` and `openlytics.run_script(run_id)`, and one remote-control
+command, `openlytics_cancel_job`. None builds anything: a worker process (`openlytics worker`) holds
+one `Openlytics` application whose job runner and script service they use. State lives in the
+metadata store, so there is no result backend; a message is acknowledged after its work ran (late
+ack), and a redelivered one finds its job no longer PENDING (its script run claimed) and does nothing.
 """
 
 from __future__ import annotations
@@ -15,25 +15,29 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from celery import Celery, signals
+from celery.exceptions import Reject
 from celery.worker.control import control_command
 
 from openlytics.core.jobs.runner import JobRunner
+from openlytics.core.scripts import ScriptService
 from openlytics.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "queries"
 RUN_JOB = "openlytics.run_job"
+RUN_SCRIPT = "openlytics.run_script"
 CANCEL_JOB = "openlytics_cancel_job"
 # Redis redelivers a message not acknowledged within its visibility timeout: keep that well above
-# the time a job may run (redelivery is harmless, but a job's message should not circulate).
+# the time a job or script may run (redelivery is harmless, but a message should not circulate).
 MIN_VISIBILITY_TIMEOUT = 3600.0
 
 
 class OpenlyticsCelery(Celery):
-    """A Celery application that knows the job runner of its process."""
+    """A Celery application that knows the job runner and script service of its process."""
 
     job_runner: JobRunner | None = None
+    scripts: ScriptService | None = None
 
 
 def celery_app(settings: Settings, runner: JobRunner | None = None) -> OpenlyticsCelery:
@@ -49,7 +53,9 @@ def celery_app(settings: Settings, runner: JobRunner | None = None) -> Openlytic
         worker_prefetch_multiplier=1,
         task_default_queue=DEFAULT_QUEUE,
         broker_transport_options={
-            "visibility_timeout": max(MIN_VISIBILITY_TIMEOUT, 2 * settings.default_query_timeout)
+            "visibility_timeout": max(
+                MIN_VISIBILITY_TIMEOUT, 2 * settings.default_query_timeout, 2 * settings.scripts.wall_seconds
+            )
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
@@ -58,7 +64,17 @@ def celery_app(settings: Settings, runner: JobRunner | None = None) -> Openlytic
     )
     app.job_runner = runner
     app.task(name=RUN_JOB, bind=True)(_run_job)
+    app.task(name=RUN_SCRIPT, bind=True)(_run_script)
     return app
+
+
+def script_dispatch(app: OpenlyticsCelery, queue: str) -> Callable[[int], None]:
+    """`ScriptService.dispatch` for the API processes: send the run's id to `queue`."""
+
+    def dispatch(run_id: int) -> None:
+        app.send_task(RUN_SCRIPT, args=[run_id], queue=queue)
+
+    return dispatch
 
 
 def _run_job(task: Any, job_id: int) -> None:
@@ -67,6 +83,16 @@ def _run_job(task: Any, job_id: int) -> None:
         raise RuntimeError("this process has no job runner: jobs run in `openlytics worker`")
     # The runner claims a PENDING job with a compare-and-set and records every outcome itself.
     runner.run(int(job_id), None)
+
+
+def _run_script(task: Any, run_id: int) -> None:
+    scripts = task.app.scripts
+    if scripts is None:
+        raise RuntimeError("this process has no script service: scripts run in `openlytics worker`")
+    if scripts.closing:  # a stopping worker gives the run back to the queue, unclaimed
+        raise Reject("the worker is stopping", requeue=True)
+    # The service claims a `running` run with a compare-and-set and records every outcome itself.
+    scripts.execute(int(run_id))
 
 
 @control_command(args=[("job_id", int)], signature="<job_id>")
@@ -90,13 +116,15 @@ def run_worker(
 
     Threads, so that the cancel command and the jobs share the process (and its runner).
     `on_shutdown` is called as soon as a shutdown is requested (SIGTERM, SIGINT), before running
-    jobs are waited for."""
+    jobs are waited for; running scripts are killed then too (their runs fail as interrupted)."""
 
     worker: Any = None
 
     def shutting_down(**_kwargs: Any) -> None:
         if on_shutdown is not None:
             on_shutdown()
+        if app.scripts is not None:
+            app.scripts.close()
         hub = getattr(worker, "hub", None)
         if hub is not None:
             # The signal handler runs in the broker loop's thread, whose poll then resumes for up to

@@ -1,9 +1,10 @@
-"""Liveness of the processes that run jobs (Celery workers), and failing the jobs of dead ones.
+"""Liveness of the processes that run jobs and scripts (Celery workers), and failing the work of dead ones.
 
 A worker process writes a heartbeat row under its runner's name (`JobRunner.worker_name`, which
-the runner also records on every job it runs: `Job.worker`). Every process of a deployment with the
-celery executor reaps: a STARTED job whose worker has not beaten for `lost_after` seconds fails as
-`worker_lost`. The heartbeat is written by the worker's clock and read against the reaper's, so
+the runner also records on every job it runs, `Job.worker`, and the script service on every script
+run it executes, `ScriptRun.worker`). Every process of a deployment with the celery executor reaps:
+a STARTED job or a `running` script run whose worker has not beaten for `lost_after` seconds fails
+as `worker_lost`. The heartbeat is written by the worker's clock and read against the reaper's, so
 hosts need synchronised clocks (NTP) well within `lost_after`.
 """
 
@@ -17,9 +18,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, exists, literal, select, update
 
 from openlytics.core.jobs.status import JobStatus
+from openlytics.core.scripts import FAILURE as SCRIPT_FAILURE
+from openlytics.core.scripts import RUNNING as SCRIPT_RUNNING
 from openlytics.runtime.maintenance import Maintenance
 from openlytics.store.db import Database
-from openlytics.store.models import Job, WorkerHeartbeat
+from openlytics.store.models import Job, ScriptRun, WorkerHeartbeat
 from openlytics.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,36 @@ def fail_lost_jobs(db: Database, *, lost_after: float) -> list[int]:
     return failed
 
 
+def fail_lost_script_runs(db: Database, *, lost_after: float) -> list[int]:
+    """Fail `running` script runs whose worker has no heartbeat younger than `lost_after` s; their ids.
+
+    Runs no worker claimed yet (waiting in the queue) are left alone."""
+    now = utcnow()
+    alive = exists(
+        select(WorkerHeartbeat.id).where(
+            WorkerHeartbeat.name == ScriptRun.worker,
+            WorkerHeartbeat.last_beat_at >= now - timedelta(seconds=lost_after),
+        )
+    )
+    # The reason first, as in the other reasons a run fails for ("interrupted: ...").
+    message = (
+        literal(
+            f"{WORKER_LOST}: the worker running this script stopped sending heartbeats "
+            "(it was killed or cut off): "
+        )
+        + ScriptRun.worker
+    )
+    with db.session() as s:
+        return list(
+            s.scalars(
+                update(ScriptRun)
+                .where(ScriptRun.status == SCRIPT_RUNNING, ScriptRun.worker.is_not(None), ~alive)
+                .values(status=SCRIPT_FAILURE, error=message, finished_at=now)
+                .returning(ScriptRun.id)
+            )
+        )
+
+
 class WorkerLiveness:
     """A thread that beats for this process (if it runs jobs) and fails jobs of lost workers."""
 
@@ -113,7 +146,7 @@ class WorkerLiveness:
         self._thread.start()
 
     def tick(self) -> None:
-        """Beat, then fail the jobs of workers that stopped beating."""
+        """Beat, then fail the jobs and script runs of workers that stopped beating."""
         if self.heartbeat is not None:
             self.heartbeat.beat()
         failed = fail_lost_jobs(self.db, lost_after=self.lost_after)
@@ -122,6 +155,8 @@ class WorkerLiveness:
         for job_id in failed:
             if self.on_failed is not None:
                 self.on_failed(job_id)
+        if runs := fail_lost_script_runs(self.db, lost_after=self.lost_after):
+            log.warning("script runs %s failed: their worker stopped sending heartbeats", runs)
 
     def stop(self) -> None:
         """Stop the thread and delete this process's heartbeat."""

@@ -445,6 +445,9 @@ class ScriptRun(IdentifiedMixin, Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The process executing the run (`JobRunner.worker_name`), set once when it claims the run;
+    # NULL while the run waits in the executor's queue.
+    worker: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class BackgroundTask(IdentifiedMixin, Base):
