@@ -398,14 +398,15 @@ class Openlytics:
         )
         if self.tasks.recover_after_restart():
             log.warning("after restart: unfinished background tasks failed")
-        distributed = s.executor == "celery"
-        # Jobs running on workers are theirs to finish (and the reaper's if they die): with the
-        # celery executor only this process's own leftovers fail.
+        # Alone on its store (SQLite), whatever a dead process left running is this one's to fail. When
+        # other processes may share the store (PostgreSQL: several API processes, workers), only this
+        # process's own leftovers fail now; the reaper fails those of processes that stop beating.
+        shared = self._store_is_shared()
         failed, resubmitted = self.jobs.recover_after_restart(
-            worker=self.runner.worker_name if distributed else None
+            worker=self.runner.worker_name if shared else None
         )
         if interrupted := self.scripts.recover_after_restart(
-            worker=self.runner.worker_name if distributed else None
+            worker=self.runner.worker_name if shared else None
         ):
             log.warning("after restart: %d interrupted script runs failed", interrupted)
         if failed or resubmitted:
@@ -416,18 +417,27 @@ class Openlytics:
             self.scheduler.start()
             self.input_poller.start()
         self.maintenance.start()
-        if distributed:
-            self.liveness.start()
+        if shared:
+            self.liveness.start(heartbeat_name=self._heartbeat_name())
         self.activity.start()
         self.pipeline_worker.start()
+
+    def _store_is_shared(self) -> bool:
+        """Whether other processes may run jobs on this metadata store (so recovery and reaping must
+        tell their work from this process's)."""
+        return self.settings.executor == "celery" or not self.db.is_sqlite
+
+    def _heartbeat_name(self) -> str | None:
+        """This process beats when it runs jobs and script runs itself (the local executor)."""
+        return self.runner.worker_name if self.settings.executor == "local" else None
 
     def start_scheduler(self) -> None:
         """Start as a scheduler process (`openlytics scheduler`): migrations, the scheduler (it fires
         only while it leads: `runtime/leadership.py`), the pipeline's input poller and housekeeping;
         no API, no pipeline worker. Jobs it submits run on the executor (workers, with celery)."""
         self.db.migrate()
-        if self.settings.executor == "celery":
-            self.liveness.start()
+        if self._store_is_shared():
+            self.liveness.start(heartbeat_name=self._heartbeat_name())
         self.scheduler.start()
         self.input_poller.start()
         self.maintenance.start()

@@ -38,6 +38,7 @@ from openlytics.api.routers import (
 )
 from openlytics.app import Openlytics
 from openlytics.dialects import DIALECT_PREFIXES, alooma, clicdata, serenytics, thoughtspot, tonalytica
+from openlytics.dialects.contributions import install_dialects
 from openlytics.dialects.unimplemented import unimplemented_router
 from openlytics.settings import Settings
 from openlytics.web import public_pages
@@ -69,11 +70,7 @@ def create_app(
 ) -> FastAPI:
     """Build the ASGI app; the services start in its lifespan."""
     core = openlytics or Openlytics(settings or Settings())
-    # Scripts get what the vendor clients read inside them (params.json, API domain).
-    if serenytics.script_environment not in core.scripts.contributors:
-        core.scripts.contributors.append(serenytics.script_environment)
-    # REST inputs show the address of the webhook the alooma dialect serves.
-    alooma.install(core)
+    install_dialects(core)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -26,6 +26,7 @@ def scheduler(
     (docs/scale-out.md); API processes then run with OPENLYTICS_SCHEDULER_ENABLED=false."""
     try:
         from openlytics.app import Openlytics
+        from openlytics.dialects.contributions import install_dialects
         from openlytics.server import build_settings
     except ImportError as exc:
         fail(f"the server is not installed ({exc.name}); install it with `pip install openlytics[server]`")
@@ -33,6 +34,7 @@ def scheduler(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = build_settings(data_dir=data_dir)
     core = Openlytics(settings)
+    install_dialects(core)
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

@@ -16,7 +16,7 @@ from openlytics.cli._common import fail
 def worker(
     queues: Annotated[
         str, typer.Option("--queues", "-Q", help="Comma-separated queues to take jobs from.")
-    ] = "queries",
+    ] = "queries,scripts",
     concurrency: Annotated[
         int | None,
         typer.Option("--concurrency", "-c", min=1, help="Jobs at once (default: executor_workers)."),
@@ -31,6 +31,7 @@ def worker(
     Needs OPENLYTICS_EXECUTOR=celery, the broker and the metadata database of the servers."""
     try:
         from openlytics.app import Openlytics
+        from openlytics.dialects.contributions import install_dialects
         from openlytics.runtime.celery_app import run_worker
         from openlytics.runtime.celery_executor import CeleryExecutor
         from openlytics.server import build_settings
@@ -44,6 +45,7 @@ def worker(
     if settings.executor != "celery":
         fail("a worker needs OPENLYTICS_EXECUTOR=celery (and OPENLYTICS_BROKER_URL)")
     core = Openlytics(settings)
+    install_dialects(core)
     assert isinstance(core.executor, CeleryExecutor)
     code = 1
     try:

@@ -1,0 +1,72 @@
+"""Several processes on one PostgreSQL store with the local executor (`serve --workers N`, servers
+behind a load balancer): a process starting up must not fail the jobs its siblings are running."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from openlytics.app import Openlytics
+from openlytics.core.jobs.status import JobStatus
+from openlytics.core.principal import Principal
+from openlytics.settings import Settings
+from openlytics.store.models import Job, WorkerHeartbeat
+from tests.conftest import POSTGRES_URL
+
+pytestmark = pytest.mark.postgres
+
+
+def _app(data_dir: Path, url: str) -> Openlytics:
+    return Openlytics(Settings(data_dir=data_dir, database_url=url, scheduler_enabled=False))
+
+
+def _status(app: Openlytics, job_id: int) -> int:
+    with app.db.session() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        return job.status
+
+
+def test_a_starting_process_leaves_a_siblings_running_job_alone(tmp_path: Path, postgres_url: str) -> None:
+    first = _app(tmp_path / "a", postgres_url)
+    first.start()
+    try:
+        admin = Principal.system(first.identity.organizations()[0].id)
+        source = first.sources.create(admin, name=f"pg-{time.monotonic_ns()}", url=POSTGRES_URL)
+        outcome = first.jobs.run_adhoc(admin, "SELECT pg_sleep(3)", data_source_id=source.id, max_age=0)
+        assert outcome.job is not None
+        job_id = outcome.job.id
+        deadline = time.monotonic() + 20
+        while _status(first, job_id) != JobStatus.STARTED:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with first.db.session() as s:
+            beats = s.scalars(sa.select(WorkerHeartbeat.name)).all()
+        assert first.runner.worker_name in beats, "a process running jobs on a shared store beats"
+        # Another process starts on the same store (its own pid, so its own worker name).
+        program = (
+            "import sys; from pathlib import Path; from openlytics.app import Openlytics; "
+            "from openlytics.settings import Settings; "
+            "app = Openlytics(Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2], "
+            "scheduler_enabled=False)); app.start(); app.stop()"
+        )
+        started = subprocess.run(
+            [sys.executable, "-c", program, str(tmp_path / "b"), postgres_url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert started.returncode == 0, started.stderr
+        assert _status(first, job_id) == JobStatus.STARTED, "the sibling's job is not failed"
+        deadline = time.monotonic() + 30
+        while _status(first, job_id) == JobStatus.STARTED:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert _status(first, job_id) == JobStatus.SUCCESS
+    finally:
+        first.stop()
