@@ -66,6 +66,9 @@ class FreshPostgresDatabase:
         engine.dispose()
 
 
+IDLE_SESSION_MS = 10_000  # above the 5 s after which the ADBC pool pings an idle connection
+
+
 class FreshPostgresWarehouse(FreshPostgresDatabase):
     """A throw-away database used as PostgreSQL warehouse: dropping it also drops the organization
     roles provisioned in it (roles belong to the whole server, not to one database)."""
@@ -73,6 +76,16 @@ class FreshPostgresWarehouse(FreshPostgresDatabase):
     @classmethod
     def create(cls, prefix: str = "wh") -> FreshPostgresWarehouse:
         fresh = FreshPostgresDatabase.create(prefix)
+        # A test server keeps pooled connections of every organization it ever served (one pool per
+        # organization and process: docs/scale-out.md); hundreds of test organizations would exhaust
+        # the local server's connection slots. PostgreSQL ends idle sessions, as a pooler would, and the
+        # pools reconnect (pre-ping; ADBC pings connections idle for more than 5 seconds).
+        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(f'ALTER DATABASE "{fresh.name}" SET idle_session_timeout = {IDLE_SESSION_MS}')
+            )
+        admin.dispose()
         return cls(fresh.name, fresh.url)
 
     def drop(self) -> None:

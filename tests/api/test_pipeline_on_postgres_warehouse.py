@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from openlytics.engines.postgres_warehouse import warehouse_name
 from openlytics.store.models import Organization
 from openlytics.testing import LiveServer
-from tests.api.test_pipeline import P, RAISES_ON_BAD, post_events, settle
+from tests.api.test_pipeline import RAISES_ON_BAD, P, post_events, settle
 from tests.conftest import Org, make_settings
+
+ADDS_A_LABEL = "def transform(event):\n    event['label'] = f\"{event['plan'].upper()}-{event['id']}\"\n    return event\n"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def org(pg_server: LiveServer) -> Iterator[Org]:
-    """A new organization on `pg_server`; only its admin and viewer are used here."""
+    """A new organization on `pg_server`, every role played by its admin."""
     slug = f"org-{uuid.uuid4().hex[:10]}"
     headers = {"Authorization": f"Bearer {pg_server.admin_key}"}
     with httpx.Client(base_url=pg_server.url, headers=headers, timeout=60) as superadmin:
@@ -46,26 +48,13 @@ def org(pg_server: LiveServer) -> Iterator[Org]:
         )
     assert created.status_code == 201, created.text
     body = created.json()
-    admin = httpx.Client(
-        base_url=pg_server.url, headers={"Authorization": f"Bearer {body['api_key']}"}, timeout=60
-    )
-    user = admin.post("/api/v1/users", json={"email": f"viewer@{slug}.test", "name": "v", "role": "viewer"})
-    assert user.status_code == 201, user.text
-    key = admin.post("/api/v1/api-keys", json={"name": "viewer", "user_id": user.json()["id"]}).json()["key"]
-    viewer = httpx.Client(base_url=pg_server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-    found = Org(
-        id=body["organization"]["id"],
-        admin=admin,
-        editor=admin,
-        viewer=viewer,
-        admin_user_id=body["admin"]["id"],
-        editor_user_id=body["admin"]["id"],
-        viewer_user_id=user.json()["id"],
-        keys={"admin": body["api_key"], "viewer": key},
-    )
-    yield found
-    admin.close()
-    viewer.close()
+    key, admin_id = body["api_key"], body["admin"]["id"]
+    with httpx.Client(
+        base_url=pg_server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ) as admin:
+        yield Org(
+            body["organization"]["id"], admin, admin, admin, admin_id, admin_id, admin_id, {"admin": key}
+        )
 
 
 def rest_input(org: Org, name: str) -> dict[str, Any]:
@@ -76,7 +65,7 @@ def rest_input(org: Org, name: str) -> dict[str, Any]:
 
 def sql(org: Org, statement: str) -> list[dict[str, Any]]:
     """Rows of ad-hoc SQL on the organization's warehouse, through the run API."""
-    ran = org.viewer.post("/api/v1/runs", json={"sql": statement, "wait": 60})
+    ran = org.admin.post("/api/v1/runs", json={"sql": statement, "wait": 60})
     assert ran.status_code == 200, ran.text
     rows: list[dict[str, Any]] = ran.json()["result"]["rows"]
     return rows
@@ -115,6 +104,7 @@ def test_webhook_events_are_auto_mapped_into_the_organizations_postgresql_schema
     )
     assert source["options"]["engine"] == "postgresql"
     record = rest_input(org, "signups")
+    assert org.admin.put(f"{P}/code/modules", json={"main": ADDS_A_LABEL}).status_code == 200
     events = [{"id": i, "plan": "pro" if i % 2 else "free", "score": i / 2} for i in range(3)]
     post_events(pg_server, org, record, events)
     settle(pg_server, org, 3)
@@ -124,15 +114,20 @@ def test_webhook_events_are_auto_mapped_into_the_organizations_postgresql_schema
     table = signups["table_name"]
     assert table in {t["name"] for t in org.viewer.get(f"{P}/tables").json()["items"]}
 
-    rows = sql(org, f'SELECT id, plan, score FROM "{table}" ORDER BY id')
-    assert [(r["id"], r["plan"], r["score"]) for r in rows] == [
-        (0, "free", 0.0),
-        (1, "pro", 0.5),
-        (2, "free", 1.0),
+    rows = sql(org, f'SELECT id, plan, score, label FROM "{table}" ORDER BY id')
+    assert [(r["id"], r["plan"], r["score"], r["label"]) for r in rows] == [
+        (0, "free", 0.0, "FREE-0"),
+        (1, "pro", 0.5, "PRO-1"),
+        (2, "free", 1.0, "FREE-2"),
     ]
     # The table is a real PostgreSQL table in the organization's own schema.
     columns = schema_tables(pg_server, org)[table]
-    assert (columns["id"], columns["plan"], columns["score"]) == ("bigint", "text", "double precision")
+    assert [columns[c] for c in ("id", "plan", "score", "label")] == [
+        "bigint",
+        "text",
+        "double precision",
+        "text",
+    ]
 
 
 def test_a_failing_transform_fills_the_restream_queue_and_a_restream_drains_it(

@@ -50,6 +50,19 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             databases.drop()
 
 
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live server without a PostgreSQL warehouse URL (whatever OPENLYTICS_TEST_WAREHOUSE says)."""
+    settings, databases = make_settings(
+        tmp_path_factory.mktemp("embedded") / "data", "sqlite", warehouse="duckdb"
+    )
+    try:
+        with LiveServer(settings) as live:
+            yield live
+    finally:
+        databases.drop()
+
+
 def create_org(server: LiveServer, warehouse: str | None) -> NewOrg:
     slug = f"org-{uuid.uuid4().hex[:10]}"
     body: dict[str, object] = {"name": slug, "admin_email": f"admin@{slug}.test"}
@@ -173,27 +186,23 @@ def test_a_dataset_from_arrow_and_the_schema_listing(org: NewOrg) -> None:
     assert [c["name"] for c in tables["events"]["columns"]] == ["n", "label"]
 
 
-def test_postgresql_needs_a_configured_warehouse(server: LiveServer, admin: httpx.Client) -> None:
+def test_postgresql_needs_a_configured_warehouse(embedded_server: LiveServer) -> None:
     slug = f"org-{uuid.uuid4().hex[:10]}"
-    response = admin.post(
-        "/api/v1/organizations",
-        json={"name": slug, "admin_email": f"admin@{slug}.test", "warehouse": "postgresql"},
-    )
-    assert response.status_code == 422, response.text
-    assert response.json()["error"]["details"]["field"] == "warehouse"
-    bad = admin.post(
-        "/api/v1/organizations",
-        json={"name": slug, "admin_email": f"admin@{slug}.test", "warehouse": "oracle"},
-    )
-    assert bad.status_code == 422
+    body = {"name": slug, "admin_email": f"admin@{slug}.test"}
+    headers = {"Authorization": f"Bearer {embedded_server.admin_key}"}
+    with httpx.Client(base_url=embedded_server.url, headers=headers, timeout=60) as admin:
+        response = admin.post("/api/v1/organizations", json={**body, "warehouse": "postgresql"})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"]["field"] == "warehouse"
+        assert admin.post("/api/v1/organizations", json={**body, "warehouse": "oracle"}).status_code == 422
 
 
-def test_the_sdk_chooses_the_warehouse(pg_server: LiveServer, server: LiveServer) -> None:
+def test_the_sdk_chooses_the_warehouse(pg_server: LiveServer, embedded_server: LiveServer) -> None:
     slug = f"org-{uuid.uuid4().hex[:10]}"
     with Client(pg_server.url, pg_server.admin_key) as client:
         created = client.organizations.create(slug, f"admin@{slug}.test", warehouse="embedded")
     with Client(pg_server.url, created.api_key) as org_client:
         engines = [s.options.get("engine") for s in org_client.data_sources.list() if s.kind == "warehouse"]
     assert engines == ["duckdb"]
-    with Client(server.url, server.admin_key) as client, pytest.raises(ValidationError):
+    with Client(embedded_server.url, embedded_server.admin_key) as client, pytest.raises(ValidationError):
         client.organizations.create(f"{slug}-x", f"admin@{slug}-x.test", warehouse="postgresql")

@@ -14,8 +14,9 @@ import pyarrow as pa
 
 from openlytics.testing import LiveServer
 from tests.conftest import make_settings
+from tests.warehouse_sql import numbered
 
-SQL = "SELECT range AS id, 'name ' || range AS name FROM range(3000)"
+SQL = numbered(3000, "n AS id, 'name ' || n AS name")
 
 
 def run_and_download(live: LiveServer) -> tuple[dict, dict[str, httpx.Response]]:

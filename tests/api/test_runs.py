@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from openlytics.settings import Settings
 from openlytics.store.models import Job
 from openlytics.testing import LiveServer
-
-SLOW_SQL = "SELECT sum(hash(a.range * b.range)) AS s FROM range(200000) a, range(200000) b"
+from tests.warehouse_sql import SLOW_SQL, digits_cross_join, numbered
 
 
 def wait_for_job(client: httpx.Client, job_id: int, timeout: float = 30) -> dict:
@@ -42,7 +41,8 @@ def test_fast_query_answers_with_rows_in_one_round_trip(new_org) -> None:
     response = new_org.editor.post(
         "/api/v1/runs",
         json={
-            "sql": "SELECT 1::INTEGER AS i, 2.5::DOUBLE AS f, 'x' AS s, true AS b, DATE '2024-01-02' AS d, "
+            "sql": "SELECT 1::INTEGER AS i, 2.5::DOUBLE PRECISION AS f, 'x' AS s, true AS b, "
+            "DATE '2024-01-02' AS d, "
             "TIMESTAMP '2024-01-02 03:04:05' AS ts, 1.25::DECIMAL(10,2) AS dec, NULL AS nothing",
             "wait": 10,
         },
@@ -51,7 +51,9 @@ def test_fast_query_answers_with_rows_in_one_round_trip(new_org) -> None:
     body = response.json()
     assert body["job"]["status"] == 3 and body["job"]["status_name"] == "SUCCESS"
     result = body["result"]
-    assert {c["name"]: c["type"] for c in result["columns"]} == {
+    types = {c["name"]: c["type"] for c in result["columns"]}
+    assert types.pop("nothing") in ("null", "string")  # an untyped NULL: DuckDB's NULL, PostgreSQL's text
+    assert types == {
         "i": "integer",
         "f": "float",
         "s": "string",
@@ -59,7 +61,6 @@ def test_fast_query_answers_with_rows_in_one_round_trip(new_org) -> None:
         "d": "date",
         "ts": "datetime",
         "dec": "decimal",
-        "nothing": "null",
     }
     row = result["rows"][0]
     assert row["i"] == 1 and row["f"] == 2.5 and row["s"] == "x" and row["b"] is True
@@ -104,7 +105,7 @@ def test_identical_running_queries_share_one_job(new_org) -> None:
     assert wait_for_job(new_org.editor, first.json()["job"]["id"])["status"] == 5
 
 
-def test_cancel_interrupts_a_running_duckdb_statement(new_org) -> None:
+def test_cancel_interrupts_a_running_warehouse_statement(new_org) -> None:
     started = new_org.editor.post("/api/v1/runs", json={"sql": SLOW_SQL, "wait": 0})
     assert started.status_code == 202
     job_id = started.json()["job"]["id"]
@@ -154,22 +155,25 @@ def test_per_query_timeout_applies_to_saved_queries(new_org) -> None:
 
 
 def test_slow_runs_answer_202_and_can_be_polled_to_success(new_org) -> None:
-    sql = "SELECT count(*) AS n FROM range(3000) a, range(3000) b, range(30) c"
+    sql = digits_cross_join(6, "count(*) AS n")
     response = new_org.editor.post("/api/v1/runs", json={"sql": sql, "wait": 0})
     assert response.status_code == 202
     assert response.json()["result"] is None
     job = wait_for_job(new_org.editor, response.json()["job"]["id"])
     assert job["status"] == 3
     result = new_org.editor.get(f"/api/v1/results/{job['result_id']}").json()
-    assert result["rows"] == [{"n": 270_000_000}]
+    assert result["rows"] == [{"n": 1_000_000}]
 
 
 def test_results_download_in_every_format_with_types(new_org) -> None:
     run = new_org.editor.post(
         "/api/v1/runs",
         json={
-            "sql": "SELECT range AS id, 'name ' || range AS name, range * 0.5 AS half, "
-            "DATE '2024-01-01' + range::INTEGER AS day FROM range(5000)",
+            "sql": numbered(
+                5000,
+                "n AS id, 'name ' || n AS name, CAST(n * 0.5 AS DECIMAL(10, 1)) AS half, "
+                "DATE '2024-01-01' + n AS day",
+            ),
             "wait": 30,
         },
     ).json()
@@ -238,7 +242,7 @@ def test_concurrent_runs_all_succeed_and_the_server_keeps_serving(new_org) -> No
 
     def worker(i: int) -> None:
         response = new_org.editor.post(
-            "/api/v1/runs", json={"sql": f"SELECT {i} AS i, sum(range) FROM range(100000)", "wait": 30}
+            "/api/v1/runs", json={"sql": digits_cross_join(5, f"{i} AS i, sum(a1.x) AS s"), "wait": 30}
         )
         if response.status_code != 200 or response.json()["result"]["rows"][0]["i"] != i:
             errors.append(response.text)

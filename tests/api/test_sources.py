@@ -191,7 +191,8 @@ def test_warehouse_schema_lists_tables_with_types(new_org) -> None:
     new_org.editor.post(
         "/api/v1/runs",
         json={
-            "sql": "CREATE TABLE t AS SELECT 1::INTEGER AS i, 'x' AS s, DATE '2024-01-02' AS d, 1.5::DOUBLE AS f",
+            "sql": "CREATE TABLE t AS SELECT 1::INTEGER AS i, 'x' AS s, DATE '2024-01-02' AS d, "
+            "1.5::DOUBLE PRECISION AS f",
             "wait": 10,
         },
     )

@@ -19,8 +19,7 @@ import pytest
 
 from openlytics.client import Client
 from tests.cli.conftest import Invoke
-
-SLOW_SQL = "SELECT sum(hash(a.range * b.range)) AS s FROM range(200000) a, range(200000) b"
+from tests.warehouse_sql import SLOW_SQL, numbered
 
 
 def test_me_shows_the_user_and_organization(cli: Invoke) -> None:
@@ -45,14 +44,14 @@ def test_query_run_prints_a_table_with_the_row_count(cli: Invoke) -> None:
 
 
 def test_a_long_result_is_cut_to_max_rows_with_the_total(cli: Invoke) -> None:
-    result = cli("query", "run", "--sql", "SELECT range AS i FROM range(5000)", "--max-rows", "10")
+    result = cli("query", "run", "--sql", numbered(5000, "n AS i"), "--max-rows", "10")
     assert result.exit_code == 0, result.output
     assert "10 of 5,000 rows shown" in result.output
     assert "│ 9 " in result.output and "│ 10 " not in result.output
 
 
 def test_query_run_writes_csv_and_json_to_stdout(cli: Invoke) -> None:
-    sql = "SELECT range AS i, 'n' || range AS name FROM range(3)"
+    sql = numbered(3, "n AS i, 'n' || n AS name")
     as_csv = cli("query", "run", "--sql", sql, "--format", "csv")
     assert as_csv.exit_code == 0, as_csv.output
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
@@ -64,7 +63,7 @@ def test_query_run_writes_csv_and_json_to_stdout(cli: Invoke) -> None:
 @pytest.mark.parametrize("suffix", ["parquet", "csv", "arrow", "json"])
 def test_query_run_saves_a_file_with_a_progress_bar(cli: Invoke, tmp_path: Path, suffix: str) -> None:
     target = tmp_path / f"out.{suffix}"
-    result = cli("query", "run", "--sql", "SELECT range AS i FROM range(20000)", "--output", str(target))
+    result = cli("query", "run", "--sql", numbered(20000, "n AS i"), "--output", str(target))
     assert result.exit_code == 0, result.output
     assert f"Saved 20,000 rows ({target.stat().st_size:,} bytes)" in result.output
     assert "out." + suffix in result.stderr  # the progress bar's label
@@ -164,9 +163,7 @@ def test_the_installed_command_writes_a_parquet_file(server: Any, new_org: Any, 
     assert executable is not None, "the console script is not installed"
     target = tmp_path / "x.parquet"
     env = {**os.environ, "OPENLYTICS_API_KEY": new_org.keys["editor"]}
-    sql = (
-        "SELECT range AS id, 'n' || range AS name, DATE '2024-01-01' + range::INTEGER AS day FROM range(2500)"
-    )
+    sql = numbered(2500, "n AS id, 'n' || n AS name, DATE '2024-01-01' + n AS day")
     done = subprocess.run(
         [executable, "query", "run", "--url", server.url, "--sql", sql, "--output", str(target)],
         env=env,

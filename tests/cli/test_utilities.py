@@ -13,6 +13,7 @@ import pytest
 from openlytics.client import Client, Dashboard
 from openlytics.sql_tables import tables_in
 from tests.cli.conftest import Invoke
+from tests.warehouse_sql import numbered
 
 POSITION = {"col": 0, "row": 0, "sizeX": 3, "sizeY": 8}
 
@@ -85,8 +86,8 @@ def test_export_queries_writes_one_file_per_query_with_a_metadata_header(
 def test_find_tables_counts_tables_including_joins_and_ignores_cte_names(
     cli: Invoke, server: Any, new_org: Any
 ) -> None:
-    setup = "CREATE SCHEMA sales; CREATE TABLE sales.customers AS SELECT 1 AS id; CREATE TABLE orders AS SELECT 1 AS cid"
-    assert new_org.editor.post("/api/v1/runs", json={"sql": setup, "wait": 30}).status_code == 200
+    # find-tables parses the saved SQL: the tables need not exist (nor could `sales` on a PostgreSQL
+    # warehouse, where an organization has one schema).
     path = server.settings.data_dir.parent / f"tables-{uuid.uuid4().hex[:6]}.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE invoices (x INTEGER)")
@@ -126,12 +127,15 @@ def test_gdpr_scrub_finds_a_term_in_sql_a_result_and_a_text_widget_only(
 ) -> None:
     term = "jane.doe@example.com"
     with Client(server.url, new_org.keys["editor"]) as client:
-        in_sql = client.queries.create("by mail", f"SELECT * FROM range(3) WHERE 'x' = '{term}'")
+        in_sql = client.queries.create("by mail", numbered(3, where=f"'x' = '{term}'"))
         # The address is only in the data (built from pieces), at the end of a result too long to inline.
         in_result = client.queries.create(
             "mails",
-            "SELECT 'user' || range || '@example.org' AS email FROM range(20000) "
-            "UNION ALL SELECT 'Jane' || '.Doe@' || 'Example.com'",
+            numbered(
+                20001,
+                "CASE WHEN n < 20000 THEN 'user' || n || '@example.org' "
+                "ELSE 'Jane' || '.Doe@' || 'Example.com' END AS email",
+            ),
         )
         client.queries.run(in_result.id)
         clean = client.queries.create("clean", "SELECT 'jane' AS first_name, 'doe' AS last_name")

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from tests.dialects.thoughtspot.conftest import OtherOrg, ThoughtSpot
 from tests.dialects.thoughtspot.test_data import make_liveboard
+from tests.warehouse_sql import numbered
 
 A4 = (842, 595)
 PLAIN = {"logo": False, "filter_page": False}  # the V1 client turns both on by default
@@ -99,7 +100,7 @@ def make_long_liveboard(native: httpx.Client) -> tuple[str, str, str]:
         ("Totals", "SELECT 1 AS n", [], {}),
         (
             "Numbers",
-            "SELECT range AS n FROM range(60) WHERE range >= {{ low }}",
+            numbered(60, where="n >= {{ low }}"),
             [{"name": "low", "title": "Lowest", "type": "number", "default": 0}],
             {"low": 5},
         ),

@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from openlytics.settings import SmtpSettings
 from openlytics.testing import LiveServer
 from tests.conftest import make_settings
+from tests.warehouse_sql import numbered
 
 
 class Inbox:
@@ -116,7 +117,7 @@ def test_scheduled_refresh_triggers_and_recovers_alerts(
         json={
             "data_source_id": source,
             "max_age": 0,
-            "query": "CREATE TABLE events AS SELECT range AS id FROM range(5)",
+            "query": "CREATE TABLE events AS " + numbered(5, "n AS id"),
         },
     )
     query = http.post(
