@@ -1,5 +1,8 @@
 """A small distributed deployment for tests: a live API server with the celery executor, PostgreSQL
-metadata, a broker, and `openlytics worker` subprocesses sharing its data directory."""
+metadata, a broker, and `openlytics worker` subprocesses sharing its data directory; more API
+processes (`openlytics serve` subprocesses, `ApiProcess`) and a private `redis-server`
+(`PrivateRedis`, which a test may restart) when a test needs them. benchmarks/scale_out.py reuses
+the process classes."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from tests.conftest import POSTGRES_URL, FreshPostgresDatabase
 REDIS_URL = os.environ.get("OPENLYTICS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 RABBITMQ_URL = os.environ.get("OPENLYTICS_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 SECRET_KEY = "celery-test-secret-key-" + "x" * 20
+ADMIN_PASSWORD = "a long cluster password"
 HEARTBEAT_SECONDS = 0.5
 LOST_SECONDS = 3.0
 
@@ -67,6 +71,183 @@ def redis_database() -> Iterator[str]:
         raise RuntimeError("every Redis database 1-15 is claimed by another test run")
     finally:
         claims.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on now (a process started next binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def process_env(broker_url: str, database_url: str, **settings: str) -> dict[str, str]:
+    """The environment of an `openlytics` subprocess of a cluster: ours without OPENLYTICS_*, plus
+    the settings every process must share and `settings` (names without the prefix)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLYTICS_")}
+    env.update(
+        {
+            "OPENLYTICS_EXECUTOR": "celery",
+            "OPENLYTICS_BROKER_URL": broker_url,
+            "OPENLYTICS_DATABASE_URL": database_url,
+            "OPENLYTICS_SECRET_KEY": SECRET_KEY,
+            "OPENLYTICS_WORKER_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
+            "OPENLYTICS_WORKER_LOST_SECONDS": str(LOST_SECONDS),
+        }
+    )
+    env.update({f"OPENLYTICS_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+class PrivateRedis:
+    """A `redis-server` of our own on a free port (never the machine's shared one), which a test may
+    stop and start again on the same port. `persistent`: an append-only file in `root`, so queued
+    messages survive a restart (as in a real deployment); else nothing is kept."""
+
+    def __init__(self, root: Path, *, persistent: bool = False) -> None:
+        self.root = root
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.persistent = persistent
+        self.process: subprocess.Popen[bytes] | None = None
+        root.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> PrivateRedis:
+        """Start it and wait until it answers PING."""
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--dir", str(self.root), "--appendonly", "yes" if self.persistent else "no"]
+        with (self.root / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        try:
+
+            def answers() -> bool:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise AssertionError(f"redis-server exited with {self.process.returncode}")
+                try:
+                    return bool(client.ping())
+                except redis.ConnectionError:
+                    return False
+
+            wait_for("redis-server to answer", answers, timeout=20, every=0.05)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            client.close()
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM (Redis writes its append-only file and exits), SIGKILL if it hangs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop, stay down `down_seconds`, start again on the same port."""
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def __enter__(self) -> PrivateRedis:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class ApiProcess:
+    """One `openlytics serve` subprocess on a free port."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    url: str
+
+    @classmethod
+    def start(cls, env: dict[str, str], data_dir: Path, log_path: Path, timeout: float = 60) -> ApiProcess:
+        """Start it with `env` (see `process_env`) and wait until /healthz answers."""
+        port = free_port()
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "openlytics.cli.main", "serve", "--host", "127.0.0.1"),
+                    *("--port", str(port), "--data-dir", str(data_dir)),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        api = cls(process, log_path, f"http://127.0.0.1:{port}")
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"API process exited with {process.returncode}:\n{api.log()}")
+            try:
+                return httpx.get(f"{api.url}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            wait_for(f"API process at {api.url}", healthy, timeout=timeout)
+        except BaseException:
+            api.kill()
+            raise
+        return api
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM (uvicorn shuts down), then SIGKILL if it does not exit in time."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_worker(
+    env: dict[str, str], data_dir: Path, log_path: Path, *, queues: str, concurrency: int, broker_url: str
+) -> WorkerProcess:
+    """Start `openlytics worker` with `env` and wait until it answers a ping."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "openlytics.cli.main", "worker", "--queues", queues),
+                *("--concurrency", str(concurrency), "--data-dir", str(data_dir)),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    worker = WorkerProcess(process, log_path)
+    app = celery_app(Settings(executor="celery", broker_url=broker_url))
+    try:
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited with {process.returncode}:\n{worker.log()}")
+            return bool(app.control.ping(destination=[worker.node], timeout=0.5))
+
+        wait_for(f"worker {worker.node} to answer", answers, timeout=60)
+    except BaseException:
+        worker.kill()
+        raise
+    finally:
+        app.close()
+    return worker
 
 
 @dataclass
@@ -118,6 +299,7 @@ class Cluster:
     server: LiveServer
     queue: str = field(default_factory=lambda: f"queries-{uuid.uuid4().hex[:8]}")
     workers: list[WorkerProcess] = field(default_factory=list)
+    api_processes: list[ApiProcess] = field(default_factory=list)
     source_id: int = 0
     # The data source: a database of its own, so pg_stat_activity tells its statements apart.
     source_db: FreshPostgresDatabase = field(default_factory=lambda: FreshPostgresDatabase.create("ol_src"))
@@ -131,6 +313,7 @@ class Cluster:
             database_url=pg.url,
             secret_key=SecretStr(SECRET_KEY),
             admin_api_key=SecretStr("olk_test_" + uuid.uuid4().hex),
+            admin_password=SecretStr(ADMIN_PASSWORD),
             executor="celery",
             broker_url=broker_url,
             worker_heartbeat_seconds=HEARTBEAT_SECONDS,
@@ -183,48 +366,30 @@ class Cluster:
 
     def add_worker(self, queue: str | None = None, concurrency: int = 1) -> WorkerProcess:
         """Start a worker on `queue` (default: the cluster's) and wait until it answers a ping."""
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("OPENLYTICS_")},
-            "OPENLYTICS_EXECUTOR": "celery",
-            "OPENLYTICS_BROKER_URL": self.broker_url,
-            "OPENLYTICS_DATABASE_URL": self.pg.url,
-            "OPENLYTICS_SECRET_KEY": SECRET_KEY,
-            "OPENLYTICS_WORKER_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-            "OPENLYTICS_WORKER_LOST_SECONDS": str(LOST_SECONDS),
-        }
-        log_path = self.root / f"worker-{len(self.workers)}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "openlytics.cli.main",
-                    "worker",
-                    "--queues",
-                    queue or self.queue,
-                    "--concurrency",
-                    str(concurrency),
-                    "--data-dir",
-                    str(self.settings.data_dir),
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        worker = WorkerProcess(process, log_path)
+        worker = start_worker(
+            process_env(self.broker_url, self.pg.url),
+            self.settings.data_dir,
+            self.root / f"worker-{len(self.workers)}.log",
+            queues=queue or self.queue,
+            concurrency=concurrency,
+            broker_url=self.broker_url,
+        )
         self.workers.append(worker)
-        app = celery_app(self.settings)
-        try:
-
-            def answers() -> bool:
-                if process.poll() is not None:
-                    raise AssertionError(f"worker exited with {process.returncode}:\n{worker.log()}")
-                return bool(app.control.ping(destination=[worker.node], timeout=0.5))
-
-            wait_for(f"worker {worker.node} to answer", answers, timeout=60)
-        finally:
-            app.close()
         return worker
+
+    def add_api_process(self) -> ApiProcess:
+        """Another API process (`openlytics serve`) on the same metadata, data directory, secret
+        key, admin key and broker as the in-process server; its scheduler is off."""
+        assert self.settings.admin_api_key is not None
+        env = process_env(
+            self.broker_url,
+            self.pg.url,
+            scheduler_enabled="false",
+            admin_api_key=self.settings.admin_api_key.get_secret_value(),
+        )
+        api = ApiProcess.start(env, self.settings.data_dir, self.root / f"api-{len(self.api_processes)}.log")
+        self.api_processes.append(api)
+        return api
 
     def ensure_workers(self, count: int) -> None:
         """At least `count` live workers (a test may have killed one)."""
@@ -232,9 +397,10 @@ class Cluster:
         while len(self.workers) < count:
             self.add_worker()
 
-    def client(self) -> httpx.Client:
+    def client(self, url: str | None = None) -> httpx.Client:
+        """An admin client of the in-process server (or of the API process at `url`)."""
         return httpx.Client(
-            base_url=self.server.url,
+            base_url=url or self.server.url,
             headers={"Authorization": f"Bearer {self.server.admin_key}"},
             timeout=60,
         )
@@ -264,7 +430,11 @@ class Cluster:
         self.server = LiveServer(self.settings.model_copy(update={"internal_url": ""})).start()
 
     def close(self) -> None:
-        """Stop the workers (killing any that hang) and the server; drop the database."""
+        """Stop the workers (killing any that hang), the API processes and the server; drop the
+        database."""
+        for api in self.api_processes:
+            with contextlib.suppress(Exception):
+                api.stop(timeout=10)
         for worker in self.workers:  # all at once, then wait for each
             if worker.process.poll() is None:
                 worker.process.send_signal(signal.SIGTERM)
