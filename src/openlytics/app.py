@@ -7,6 +7,8 @@ administration use.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -117,7 +119,7 @@ class Openlytics:
         self.user_tokens = UserTokenService(self.db, self.box, self.identity)
         self.queries = QueryService(self.db, self.sources)
         self.datasets = DatasetService(self.db, self.sources, self.box, activity=self.activity)
-        self.tasks = BackgroundTaskService(self.db)
+        self.tasks = BackgroundTaskService(self.db, worker_name=f"{socket.gethostname()}:{os.getpid()}")
         self.visualizations = VisualizationService(self.db)
         self.dashboards = DashboardService(self.db)
         self.favorites = FavoriteService(self.db)
@@ -396,12 +398,13 @@ class Openlytics:
             admin_password=s.admin_password.get_secret_value() if s.admin_password else None,
             admin_api_key=s.admin_api_key.get_secret_value() if s.admin_api_key else None,
         )
-        if self.tasks.recover_after_restart():
-            log.warning("after restart: unfinished background tasks failed")
+
         # Alone on its store (SQLite), whatever a dead process left running is this one's to fail. When
         # other processes may share the store (PostgreSQL: several API processes, workers), only this
         # process's own leftovers fail now; the reaper fails those of processes that stop beating.
         shared = self._store_is_shared()
+        if self.tasks.recover_after_restart(worker=self.tasks.worker_name if shared else None):
+            log.warning("after restart: unfinished background tasks failed")
         failed, resubmitted = self.jobs.recover_after_restart(
             worker=self.runner.worker_name if shared else None
         )

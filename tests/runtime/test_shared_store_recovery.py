@@ -70,3 +70,35 @@ def test_a_starting_process_leaves_a_siblings_running_job_alone(tmp_path: Path, 
         assert _status(first, job_id) == JobStatus.SUCCESS
     finally:
         first.stop()
+
+
+def test_background_tasks_of_live_siblings_survive_and_lost_ones_are_reaped(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from datetime import timedelta
+
+    from openlytics.runtime.worker_liveness import fail_lost_tasks
+    from openlytics.store.models import BackgroundTask
+    from openlytics.store.types import utcnow
+
+    app = _app(tmp_path / "a", postgres_url)
+    app.start()
+    try:
+        org_id = app.identity.organizations()[0].id
+        with app.db.session() as s:
+            s.add(WorkerHeartbeat(name="sibling:1", last_beat_at=utcnow(), started_at=utcnow()))
+            old = utcnow() - timedelta(minutes=5)
+            s.add(WorkerHeartbeat(name="gone:2", last_beat_at=old, started_at=old))
+            for worker in ("sibling:1", "gone:2", app.tasks.worker_name):
+                s.add(BackgroundTask(org_id=org_id, kind="dataset_load", status="running", worker=worker))
+        # A restart of this process fails its own leftovers only.
+        assert app.tasks.recover_after_restart(worker=app.tasks.worker_name) == 1
+        lost = fail_lost_tasks(app.db, lost_after=30)
+        with app.db.session() as s:
+            states = {t.worker: (t.status, t.error) for t in s.scalars(sa.select(BackgroundTask))}
+        assert len(lost) == 1
+        assert states["sibling:1"] == ("running", None)
+        assert states["gone:2"][0] == "failure" and "worker_lost" in (states["gone:2"][1] or "")
+        assert states[app.tasks.worker_name][0] == "failure"
+    finally:
+        app.stop()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from openlytics.core.errors import NotFoundError, OpenlyticsError
 from openlytics.core.principal import Action, Principal
@@ -34,8 +34,10 @@ TaskWork = Callable[[], dict[str, Any] | None]
 class BackgroundTaskService:
     """Create tasks, run them in a thread pool, and report their state."""
 
-    def __init__(self, db: Database, *, workers: int = 2) -> None:
+    def __init__(self, db: Database, *, workers: int = 2, worker_name: str | None = None) -> None:
         self.db = db
+        # This process's name (host:pid), recorded on its tasks: see `recover_after_restart`.
+        self.worker_name = worker_name
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task")
         self._done: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
@@ -44,7 +46,11 @@ class BackgroundTaskService:
         """Record a pending task, start `work`, and wait up to `wait` seconds for it to finish."""
         with self.db.session() as s:
             task = BackgroundTask(
-                org_id=principal.org_id, user_id=principal.user_id, kind=kind, status=PENDING
+                org_id=principal.org_id,
+                user_id=principal.user_id,
+                kind=kind,
+                status=PENDING,
+                worker=self.worker_name,
             )
             s.add(task)
             s.flush()
@@ -78,12 +84,16 @@ class BackgroundTaskService:
             done = self._done.get(task_id)
         return True if done is None else done.wait(timeout)
 
-    def recover_after_restart(self) -> int:
-        """Fail the tasks a stopped process left unfinished; how many."""
+    def recover_after_restart(self, *, worker: str | None = None) -> int:
+        """Fail the tasks a stopped process left unfinished; how many. With `worker`, only that
+        process's (on a store other live processes share, theirs are theirs to finish)."""
+        unfinished: ColumnElement[bool] = BackgroundTask.status.in_([PENDING, RUNNING])
+        if worker is not None:
+            unfinished = unfinished & (BackgroundTask.worker == worker)
         with self.db.session() as s:
             result = s.execute(
                 update(BackgroundTask)
-                .where(BackgroundTask.status.in_([PENDING, RUNNING]))
+                .where(unfinished)
                 .values(status=FAILURE, error=INTERRUPTED, finished_at=utcnow())
             )
             return int(getattr(result, "rowcount", 0) or 0)

@@ -20,9 +20,12 @@ from sqlalchemy import CursorResult, delete, exists, literal, select, update
 from openlytics.core.jobs.status import JobStatus
 from openlytics.core.scripts import FAILURE as SCRIPT_FAILURE
 from openlytics.core.scripts import RUNNING as SCRIPT_RUNNING
+from openlytics.core.tasks import FAILURE as TASK_FAILURE
+from openlytics.core.tasks import PENDING as TASK_PENDING
+from openlytics.core.tasks import RUNNING as TASK_RUNNING
 from openlytics.runtime.maintenance import Maintenance
 from openlytics.store.db import Database
-from openlytics.store.models import Job, ScriptRun, WorkerHeartbeat
+from openlytics.store.models import BackgroundTask, Job, ScriptRun, WorkerHeartbeat
 from openlytics.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -121,6 +124,33 @@ def fail_lost_script_runs(db: Database, *, lost_after: float) -> list[int]:
         )
 
 
+def fail_lost_tasks(db: Database, *, lost_after: float) -> list[int]:
+    """Fail unfinished background tasks whose process has no heartbeat younger than `lost_after` s."""
+    now = utcnow()
+    alive = exists(
+        select(WorkerHeartbeat.id).where(
+            WorkerHeartbeat.name == BackgroundTask.worker,
+            WorkerHeartbeat.last_beat_at >= now - timedelta(seconds=lost_after),
+        )
+    )
+    message = literal(f"{WORKER_LOST}: the process running this task stopped sending heartbeats: ") + (
+        BackgroundTask.worker
+    )
+    with db.session() as s:
+        return list(
+            s.scalars(
+                update(BackgroundTask)
+                .where(
+                    BackgroundTask.status.in_([TASK_PENDING, TASK_RUNNING]),
+                    BackgroundTask.worker.is_not(None),
+                    ~alive,
+                )
+                .values(status=TASK_FAILURE, error=message, finished_at=now)
+                .returning(BackgroundTask.id)
+            )
+        )
+
+
 class WorkerLiveness:
     """A thread that beats for this process (if it runs jobs) and fails jobs of lost workers."""
 
@@ -157,6 +187,8 @@ class WorkerLiveness:
                 self.on_failed(job_id)
         if runs := fail_lost_script_runs(self.db, lost_after=self.lost_after):
             log.warning("script runs %s failed: their worker stopped sending heartbeats", runs)
+        if tasks := fail_lost_tasks(self.db, lost_after=self.lost_after):
+            log.warning("background tasks %s failed: their process stopped sending heartbeats", tasks)
 
     def stop(self) -> None:
         """Stop the thread and delete this process's heartbeat."""

@@ -462,6 +462,8 @@ class BackgroundTask(IdentifiedMixin, Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The process running it (host:pid): recovery and the reaper of a shared store go by it.
+    worker: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class Upload(IdentifiedMixin, Base):
