@@ -243,6 +243,12 @@ class Openlytics:
         )
         self._build_pipeline_engine()
         self.maintenance = Maintenance(self.purge, interval=settings.maintenance_interval_seconds)
+        # Quiet organizations and sources give their connections back (PostgreSQL's slots are few).
+        self.engine_sweeper = Maintenance(
+            lambda: self.engines.release_idle(settings.engine_idle_seconds),
+            interval=max(1.0, min(60.0, settings.engine_idle_seconds / 2)),
+            name="openlytics-engine-sweeper",
+        )
         self.bootstrapped: NewOrganization | None = None
 
     def _build_pipeline_engine(self) -> None:
@@ -420,6 +426,7 @@ class Openlytics:
             self.scheduler.start()
             self.input_poller.start()
         self.maintenance.start()
+        self.engine_sweeper.start()
         if shared:
             self.liveness.start(heartbeat_name=self._heartbeat_name())
         self.activity.start()
@@ -444,6 +451,7 @@ class Openlytics:
         self.scheduler.start()
         self.input_poller.start()
         self.maintenance.start()
+        self.engine_sweeper.start()
         self.activity.start()
 
     def start_worker(self) -> None:
@@ -464,6 +472,7 @@ class Openlytics:
                 self.settings.callback_url,
             )
         self.liveness.start(heartbeat_name=self.runner.worker_name)
+        self.engine_sweeper.start()
         self.activity.start()
 
     def stop(self) -> None:
@@ -471,6 +480,7 @@ class Openlytics:
         self.scheduler.stop()
         self.input_poller.stop()
         self.maintenance.stop()
+        self.engine_sweeper.stop()
         self.pipeline_worker.stop()
         self.code_engine.pool.close_all()
         self.scripts.close()

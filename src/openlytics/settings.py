@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     # Warehouse: empty means one DuckDB file per organization; a PostgreSQL URL (a user that may
     # create roles and schemas) gives NEW organizations a schema and role there (docs/scale-out.md).
     warehouse_url: str = ""
+    # Engines (warehouses, data sources) unused this long close their idle connections.
+    engine_idle_seconds: float = 300
     # DuckDB warehouse
     warehouse_memory_limit: str = "2GB"
     warehouse_threads: int = 2

@@ -461,3 +461,25 @@ def test_names_postgresql_would_cut_are_refused_not_merged(orgs: Orgs) -> None:
     fits = app.datasets.create(principal, name="a" * 63, columns=[{"name": "c" * 63, "type": "int64"}])
     app.datasets.append(principal, fits.id, LoadSource.from_rows([{"c" * 63: 1}]))
     assert sql(app, principal, f'SELECT * FROM "{"a" * 63}"').to_pylist() == [{"c" * 63: 1}]
+
+
+def test_a_quiet_organization_gives_its_warehouse_connections_back(orgs: Orgs) -> None:
+    principal, name = new_org(orgs.app)
+    app = orgs.app
+    dataset = app.datasets.create(principal, name="quiet", columns=[{"name": "n", "type": "int64"}])
+    app.datasets.append(principal, dataset.id, LoadSource.from_rows([{"n": 1}, {"n": 2}]))
+    assert sql(app, principal, "SELECT sum(n) AS s FROM quiet").to_pylist() == [{"s": 3}]
+
+    def connections() -> int:
+        engine = sa.create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            count = conn.scalar(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE usename = :u"), {"u": name}
+            )
+        engine.dispose()
+        return int(count or 0)
+
+    assert connections() >= 1, "queries' and dataset tables' pools keep connections"
+    app.engines.release_idle(idle_seconds=0)
+    assert connections() == 0
+    assert sql(app, principal, "SELECT count(*) AS c FROM quiet").to_pylist() == [{"c": 2}], "reconnects"

@@ -128,6 +128,11 @@ class SourceEngine(ABC):
     def close(self) -> None:
         """Close pools and files."""
 
+    def release_idle(self) -> None:
+        """Close the connections nobody is using now; the engine stays usable and reconnects on
+        demand, and connections in use are closed when given back. Nothing to do by default."""
+        return None
+
 
 def logical_type(arrow_type: pa.DataType) -> str:
     """Map an Arrow type onto the logical type names shown to users."""

@@ -159,9 +159,15 @@ class PostgresWarehouseEngine(SourceEngine):
 
         return PostgresWarehouseTables(self.url, self.schema)
 
+    def release_idle(self) -> None:
+        """Close the idle connections of both pools (queries' and dataset tables')."""
+        self._sql.release_idle()
+        self.warehouse_tables().close()
+
     def close(self) -> None:
-        """Dispose of the connection pool."""
+        """Dispose of the connection pools."""
         self._sql.close()
+        self.warehouse_tables().close()
 
     def __repr__(self) -> str:
         return f"PostgresWarehouseEngine({mask_password(self.url)!r}, {self.schema!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
@@ -74,6 +75,8 @@ class EnginePool:
 
     def __init__(self) -> None:
         self._engines: dict[Hashable, SourceEngine] = {}
+        # When each engine was last handed out, while it may hold idle connections (see release_idle).
+        self._last_used: dict[Hashable, float] = {}
         self._lock = threading.Lock()
         # One lock per key being opened, so a slow connect does not block other sources.
         self._opening: dict[Hashable, threading.Lock] = {}
@@ -83,6 +86,7 @@ class EnginePool:
         with self._lock:
             engine = self._engines.get(key)
             if engine is not None:
+                self._last_used[key] = time.monotonic()
                 return engine
             opening = self._opening.setdefault(key, threading.Lock())
         with opening:
@@ -94,15 +98,33 @@ class EnginePool:
                 engine = factory()
                 with self._lock:
                     self._engines[key] = engine
+                    self._last_used[key] = time.monotonic()
                 return engine
             finally:
                 with self._lock:
                     self._opening.pop(key, None)
 
+    def release_idle(self, idle_seconds: float) -> int:
+        """Close the idle connections of engines nobody asked for in `idle_seconds` (an organization
+        that went quiet keeps no connections open); how many engines were released. The engines stay
+        cached and reconnect when next used."""
+        cutoff = time.monotonic() - idle_seconds
+        with self._lock:
+            quiet = [(key, self._engines[key]) for key, used in self._last_used.items() if used <= cutoff]
+            for key, _ in quiet:
+                del self._last_used[key]  # until used again: released once, not on every sweep
+        for key, engine in quiet:
+            try:
+                engine.release_idle()
+            except Exception:
+                logger.exception("releasing the idle connections of %r failed", key)
+        return len(quiet)
+
     def discard(self, key: Hashable) -> None:
         """Close and forget the engine under `key`, if any."""
         with self._lock:
             engine = self._engines.pop(key, None)
+            self._last_used.pop(key, None)
         if engine is not None:
             _close(engine)
 
@@ -111,6 +133,8 @@ class EnginePool:
         with self._lock:
             keys = [key for key in self._engines if predicate(key)]
             engines = [self._engines.pop(key) for key in keys]
+            for key in keys:
+                self._last_used.pop(key, None)
         for engine in engines:
             _close(engine)
 
@@ -119,6 +143,7 @@ class EnginePool:
         with self._lock:
             engines = list(self._engines.values())
             self._engines.clear()
+            self._last_used.clear()
         for engine in engines:
             _close(engine)
 

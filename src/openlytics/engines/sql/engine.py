@@ -80,6 +80,12 @@ class SQLAlchemySourceEngine(SourceEngine):
         except SQLAlchemyError as exc:
             raise QueryFailedError(str(exc)) from exc
 
+    def release_idle(self) -> None:
+        """Close the pooled connections nobody uses (SQLAlchemy's dispose: checked-out ones are
+        closed when they come back); a DuckDB file stays open."""
+        if self._engine is not None:
+            self._engine.dispose()
+
     def close(self) -> None:
         """Dispose of the connection pool (or close the DuckDB file)."""
         if self._duckdb is not None:
