@@ -102,3 +102,36 @@ def test_background_tasks_of_live_siblings_survive_and_lost_ones_are_reaped(
         assert states[app.tasks.worker_name][0] == "failure"
     finally:
         app.stop()
+
+
+def test_a_script_run_queued_in_a_dead_processs_pool_is_reaped_not_stuck(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from datetime import timedelta
+
+    from openlytics.runtime.worker_liveness import fail_lost_script_runs
+    from openlytics.store.models import ScriptRun
+    from openlytics.store.types import utcnow
+
+    app = _app(tmp_path / "a", postgres_url)
+    app.start()
+    try:
+        principal = Principal.system(app.identity.organizations()[0].id)
+        script = app.scripts.create(principal, name=f"s{time.monotonic_ns()}", code="print('hi')")
+        run = app.scripts.run(principal, script.id)
+        assert run.worker == app.scripts.worker_name, "the local pool's runs are this process's at once"
+        finished = app.scripts.run(principal, script.id, wait=True)
+        assert finished.status == "success" and finished.worker == app.scripts.worker_name
+        # A process that died with a run still queued in its pool: the run never started.
+        with app.db.session() as s:
+            old = utcnow() - timedelta(minutes=5)
+            s.add(WorkerHeartbeat(name="gone:3", last_beat_at=old, started_at=old))
+            queued = ScriptRun(
+                org_id=principal.org_id, script_id=script.id, status="running", parameters={}, worker="gone:3"
+            )
+            s.add(queued)
+            s.flush()
+            queued_id = queued.id
+        assert queued_id in fail_lost_script_runs(app.db, lost_after=30)
+    finally:
+        app.stop()

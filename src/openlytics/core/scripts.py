@@ -210,6 +210,10 @@ class ScriptService:
                 status=RUNNING,
                 parameters=parameters,
                 started_at=utcnow(),
+                # Executed by this process's pool: its name from the start, so that if the process
+                # dies before the run begins, the reaper still knows whose it was. Sent to workers:
+                # the worker that claims it records its own.
+                worker=self.worker_name if self.dispatch is None else None,
             )
             s.add(run)
             s.flush()
@@ -227,7 +231,7 @@ class ScriptService:
         if self.dispatch is not None:
             sent = self._send(run.id)
             return self._wait_for(run.id) if wait or not sent else run
-        future: Future[bool] = self._pool.submit(self.execute, run.id)
+        future: Future[None] = self._pool.submit(self._execute, run.id)
         if not wait:
             return run
         future.result()
