@@ -161,11 +161,36 @@ class PrivateRedis:
 
 
 @dataclass
-class ApiProcess:
-    """One `openlytics serve` subprocess on a free port."""
+class ChildProcess:
+    """A subprocess of the cluster with its log file."""
 
     process: subprocess.Popen[bytes]
     log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, as when a machine dies."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM, then SIGKILL if it does not exit in time; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+
+@dataclass
+class ApiProcess(ChildProcess):
+    """One `openlytics serve` subprocess on a free port."""
+
     url: str
 
     @classmethod
@@ -198,24 +223,6 @@ class ApiProcess:
             api.kill()
             raise
         return api
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to clean up."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM (uvicorn shuts down), then SIGKILL if it does not exit in time."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def start_worker(
@@ -251,11 +258,8 @@ def start_worker(
 
 
 @dataclass
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """One `openlytics worker` subprocess."""
-
-    process: subprocess.Popen[bytes]
-    log_path: Path
 
     @property
     def name(self) -> str:
@@ -266,26 +270,6 @@ class WorkerProcess:
     def node(self) -> str:
         """Its Celery node name."""
         return f"openlytics-{self.process.pid}@{socket.gethostname()}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to clean up, as when a machine dies."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM, then SIGKILL if it does not exit in time; the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        return self.process.returncode
 
 
 @dataclass

@@ -19,10 +19,8 @@ from openlytics.core.jobs.status import JobStatus
 from openlytics.runtime.celery_app import celery_app
 from openlytics.runtime.celery_executor import CeleryExecutor
 from openlytics.runtime.worker_liveness import Heartbeat, fail_lost_jobs
-from openlytics.settings import Settings
 from openlytics.store.models import DataSource, Job
 from openlytics.store.types import utcnow
-from tests.conftest import METADATA_BACKENDS, FreshPostgresDatabase
 from tests.runtime.celery_cluster import RABBITMQ_URL, Cluster, redis_database, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -218,23 +216,6 @@ def test_a_run_through_rabbitmq_is_computed_on_a_worker(tmp_path: Path) -> None:
 
 
 # ----- liveness and recovery in the store -------------------------------------------------------
-
-
-@pytest.fixture(params=METADATA_BACKENDS)
-def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Openlytics]:
-    """A migrated application with its bootstrap organization (nothing started)."""
-    pg = FreshPostgresDatabase.create("ol_live") if request.param == "postgresql" else None
-    app = Openlytics(Settings(data_dir=tmp_path / "data", database_url=pg.url if pg else ""))
-    try:
-        app.db.migrate()
-        app.identity.bootstrap(
-            org_name="o", admin_email="a@o.test", admin_name="a", admin_password=None, admin_api_key=None
-        )
-        yield app
-    finally:
-        app.stop()
-        if pg is not None:
-            pg.drop()
 
 
 def add_job(core: Openlytics, status: JobStatus, worker: str | None) -> int:

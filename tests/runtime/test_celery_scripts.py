@@ -26,10 +26,8 @@ from openlytics.core.principal import Principal
 from openlytics.core.scripts import FAILURE, RUNNING, SUCCESS
 from openlytics.runtime.celery_app import RUN_SCRIPT, celery_app
 from openlytics.runtime.worker_liveness import WORKER_LOST, Heartbeat, fail_lost_script_runs
-from openlytics.settings import Settings
 from openlytics.store.models import Organization, Script, ScriptRun
 from openlytics.store.types import utcnow
-from tests.conftest import METADATA_BACKENDS, FreshPostgresDatabase
 from tests.runtime.celery_cluster import (
     Cluster,
     WorkerProcess,
@@ -284,23 +282,6 @@ def test_an_api_restart_leaves_script_runs_on_workers_alone(cluster: ScriptClust
 
 
 # ----- claims, the reaper and recovery in the store ---------------------------------------------
-
-
-@pytest.fixture(params=METADATA_BACKENDS)
-def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Openlytics]:
-    """A migrated application (migration 0009 on each backend) with its bootstrap organization."""
-    pg = FreshPostgresDatabase.create("ol_scr") if request.param == "postgresql" else None
-    app = Openlytics(Settings(data_dir=tmp_path / "data", database_url=pg.url if pg else ""))
-    try:
-        app.db.migrate()
-        app.identity.bootstrap(
-            org_name="o", admin_email="a@o.test", admin_name="a", admin_password=None, admin_api_key=None
-        )
-        yield app
-    finally:
-        app.stop()
-        if pg is not None:
-            pg.drop()
 
 
 def org_id(core: Openlytics) -> int:
