@@ -56,6 +56,19 @@ class AccountLimitSettings(BaseModel):
     api_calls_per_month: int | None = None
 
 
+class RateLimitSettings(BaseModel):
+    """Requests per credential (OPENLYTICS_RATE_LIMITS__PER_CREDENTIAL, ...), in `limits` notation
+    ("6000/minute", "100/second"); past it a request gets 429 with Retry-After (docs/security.md)."""
+
+    enabled: bool = True
+    # Per presented credential (API key, token, session cookie, webhook token in the path); requests
+    # without any are counted per client address.
+    per_credential: str = "6000/minute"
+    # Where the counters live: empty means this process's memory (one process), or the broker when
+    # it is Redis (many processes share one count); else a `limits` storage URL (redis://...).
+    storage_url: str = ""
+
+
 class Settings(BaseSettings):
     """Every knob of the server; env names are `OPENLYTICS_<NAME>` (nested with `__`)."""
 
@@ -92,6 +105,10 @@ class Settings(BaseSettings):
     job_retention_days: float = 30
     result_retention_days: float = 7
     maintenance_interval_seconds: float = 3600
+
+    # The pipeline's incoming spool (durable queue of events); empty means <data_dir>/pipeline. With
+    # the celery executor, API processes and `openlytics worker` processes must share it.
+    pipeline_spool_dir: Path | None = None
 
     # Results
     results_dir: Path | None = None
@@ -138,6 +155,7 @@ class Settings(BaseSettings):
     # Activity log (API calls, dashboard views, runs): kept this long, then purged by maintenance.
     activity_retention_days: float = 400
     limits: AccountLimitSettings = Field(default_factory=AccountLimitSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     # Warehouse: empty means one DuckDB file per organization; a PostgreSQL URL (a user that may
     # create roles and schemas) gives NEW organizations a schema and role there (docs/scale-out.md).
@@ -165,6 +183,11 @@ class Settings(BaseSettings):
     def results_path(self) -> Path:
         """Directory where query results are kept as Arrow files."""
         return (self.results_dir or self.data_dir / "results").resolve()
+
+    @property
+    def pipeline_spool_path(self) -> Path:
+        """Directory of the pipeline's incoming spool."""
+        return (self.pipeline_spool_dir or self.data_dir / "pipeline").resolve()
 
     @property
     def callback_url(self) -> str:

@@ -15,6 +15,7 @@ from openlytics import __version__
 from openlytics.api.activity_middleware import ActivityMiddleware
 from openlytics.api.auth import authenticate
 from openlytics.api.errors import install_error_handlers
+from openlytics.api.rate_limits import limit_rate
 from openlytics.api.routers import (
     account,
     alerts,
@@ -40,6 +41,7 @@ from openlytics.app import Openlytics
 from openlytics.dialects import DIALECT_PREFIXES, alooma, clicdata, serenytics, thoughtspot, tonalytica
 from openlytics.dialects.contributions import install_dialects
 from openlytics.dialects.unimplemented import unimplemented_router
+from openlytics.runtime.rate_limiter import RateLimiter
 from openlytics.settings import Settings
 from openlytics.web import public_pages
 
@@ -93,8 +95,11 @@ def create_app(
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         static_url=f"{API_PREFIX}/docs-assets",
+        # Every route, every dialect: requests per credential (api/rate_limits.py).
+        dependencies=[Depends(limit_rate)],
     )
     app.state.openlytics = core
+    app.state.rate_limiter = RateLimiter.from_settings(core.settings)
     app.state.ready = False
     install_error_handlers(
         app,

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from openlytics.core.errors import OpenlyticsError
+from openlytics.core.errors import OpenlyticsError, RateLimitedError
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,10 @@ def install_error_handlers(
 
     @app.exception_handler(OpenlyticsError)
     async def _domain(request: Request, exc: OpenlyticsError) -> Response:
-        return respond(request, exc.code, exc.message, exc.details)
+        response = respond(request, exc.code, exc.message, exc.details)
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

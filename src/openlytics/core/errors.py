@@ -155,3 +155,17 @@ class SourceUnavailableError(OpenlyticsError, TransientError):
     def __init__(self, source: str, reason: str) -> None:
         super().__init__(f"data source {source} is unreachable: {reason}", source=source, reason=reason)
         self.reason = reason
+
+
+class RateLimitedError(OpenlyticsError, TransientError):
+    """The caller sent more requests than its rate allows; `retry_after` seconds until it may again."""
+
+    code = "rate_limited"
+
+    def __init__(self, limit: str, retry_after: int) -> None:
+        super().__init__(
+            f"too many requests (at most {limit} per credential); retry in {retry_after} s",
+            limit=limit,
+            retry_after=retry_after,
+        )
+        self.retry_after = retry_after
