@@ -41,6 +41,7 @@ from openlytics.app import Openlytics
 from openlytics.dialects import DIALECT_PREFIXES, alooma, clicdata, serenytics, thoughtspot, tonalytica
 from openlytics.dialects.contributions import install_dialects
 from openlytics.dialects.unimplemented import unimplemented_router
+from openlytics.log_redaction import install_access_log_redaction
 from openlytics.runtime.rate_limiter import RateLimiter
 from openlytics.settings import Settings
 from openlytics.web import public_pages
@@ -76,6 +77,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        install_access_log_redaction()  # here: uvicorn has configured its loggers, in every process
         core.start()
         if on_started is not None:
             on_started()
