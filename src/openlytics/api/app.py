@@ -16,6 +16,7 @@ from openlytics.api.activity_middleware import ActivityMiddleware
 from openlytics.api.auth import authenticate
 from openlytics.api.errors import install_error_handlers
 from openlytics.api.rate_limits import limit_rate
+from openlytics.api.security_headers import SecurityHeaders
 from openlytics.api.routers import (
     account,
     alerts,
@@ -156,5 +157,6 @@ def create_app(
     for vendor, prefix in DIALECT_PREFIXES.items():
         app.include_router(unimplemented_router(vendor), prefix=prefix)
     app.add_middleware(ActivityMiddleware, activity=core.activity)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(CollapseSlashes)
     return app
