@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     email_daily_quota: int = 50
     # Uploaded files (dataset loads, attachments): size limit and how long a signed URL is valid.
     upload_max_bytes: int = 20 * 1024**3
+    # JSON and form request bodies (queries, rows, events, settings); files go by upload_max_bytes.
+    max_json_request_bytes: int = 64 * 1024**2
     upload_url_ttl_seconds: int = 900
 
     # The address people use to reach this server, for links in e-mails and shared dashboards;

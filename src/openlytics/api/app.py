@@ -14,9 +14,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from openlytics import __version__
 from openlytics.api.activity_middleware import ActivityMiddleware
 from openlytics.api.auth import authenticate
-from openlytics.api.errors import install_error_handlers
+from openlytics.api.errors import install_error_handlers, path_responder
 from openlytics.api.rate_limits import limit_rate
-from openlytics.api.security_headers import SecurityHeaders
+from openlytics.api.request_limits import RequestSizeLimit
 from openlytics.api.routers import (
     account,
     alerts,
@@ -38,6 +38,7 @@ from openlytics.api.routers import (
     users,
     visualizations,
 )
+from openlytics.api.security_headers import SecurityHeaders
 from openlytics.app import Openlytics
 from openlytics.dialects import DIALECT_PREFIXES, alooma, clicdata, serenytics, thoughtspot, tonalytica
 from openlytics.dialects.contributions import install_dialects
@@ -104,16 +105,16 @@ def create_app(
     app.state.openlytics = core
     app.state.rate_limiter = RateLimiter.from_settings(core.settings)
     app.state.ready = False
-    install_error_handlers(
-        app,
+    respond = path_responder(
         {
             tonalytica.CAPABILITIES.prefix: tonalytica.format_error,
             serenytics.CAPABILITIES.prefix: serenytics.format_error,
             clicdata.CAPABILITIES.prefix: clicdata.format_error,
             alooma.CAPABILITIES.prefix: alooma.format_error,
             thoughtspot.CAPABILITIES.prefix: thoughtspot.format_error,
-        },
+        }
     )
+    install_error_handlers(app, respond)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:
@@ -157,6 +158,12 @@ def create_app(
     for vendor, prefix in DIALECT_PREFIXES.items():
         app.include_router(unimplemented_router(vendor), prefix=prefix)
     app.add_middleware(ActivityMiddleware, activity=core.activity)
+    app.add_middleware(
+        RequestSizeLimit,
+        max_json_bytes=core.settings.max_json_request_bytes,
+        max_upload_bytes=core.settings.upload_max_bytes,
+        respond=respond,
+    )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CollapseSlashes)
     return app

@@ -23,11 +23,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "conflict": 409,
     "query_cancelled": 409,
     "result_too_large": 413,
+    "request_too_large": 413,
     "rate_limited": 429,
     "query_failed": 400,
     "interrupted": 503,
     "source_unavailable": 502,
     "query_timeout": 504,
+    "render_timeout": 504,
     "not_implemented": 501,
     "method_not_allowed": 405,
     "error": 500,
@@ -53,21 +55,33 @@ def error_response(code: str, message: str, details: dict[str, Any] | None = Non
 ErrorFormatter = Callable[[str, str, dict[str, Any]], Response]
 
 
-def install_error_handlers(
-    app: FastAPI, dialect_formatters: Mapping[str, ErrorFormatter] | None = None
-) -> None:
-    """Register the handlers that turn every failure into the JSON envelope (or a dialect's shape).
+# The answer to an error at a path: (path, code, message, details) -> the response of that path's API.
+PathResponder = Callable[[str, str, str, dict[str, Any] | None], Response]
 
-    `dialect_formatters` maps a path prefix (e.g. "/tonalytica") to the formatter of that dialect.
-    """
+
+def path_responder(dialect_formatters: Mapping[str, ErrorFormatter] | None = None) -> PathResponder:
+    """Errors in the native envelope, or in the shape of the dialect whose prefix the path has."""
     formatters = dict(dialect_formatters or {})
 
-    def respond(request: Request, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
-        path = request.url.path
+    def respond(path: str, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
         for prefix, formatter in formatters.items():
             if path == prefix or path.startswith(prefix + "/"):
-                return formatter(code, message, details or {})
-        return error_response(code, message, details)
+                response = formatter(code, message, details or {})
+                break
+        else:
+            response = error_response(code, message, details)
+        if code == "request_too_large":
+            response.headers["Connection"] = "close"  # the rest of the body is not read
+        return response
+
+    return respond
+
+
+def install_error_handlers(app: FastAPI, respond_at: PathResponder) -> None:
+    """Register the handlers that turn every failure into the JSON envelope (or a dialect's shape)."""
+
+    def respond(request: Request, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+        return respond_at(request.url.path, code, message, details)
 
     @app.exception_handler(OpenlyticsError)
     async def _domain(request: Request, exc: OpenlyticsError) -> Response:

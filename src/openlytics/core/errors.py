@@ -169,3 +169,14 @@ class RateLimitedError(OpenlyticsError, TransientError):
             retry_after=retry_after,
         )
         self.retry_after = retry_after
+
+
+class RequestTooLargeError(OpenlyticsError, TerminalError):
+    """A request body is larger than the server accepts for its kind (JSON, or a file)."""
+
+    code = "request_too_large"
+
+    def __init__(self, limit: int, kind: str) -> None:
+        super().__init__(
+            f"the request body is larger than {limit:,} bytes, the limit for {kind}", limit=limit
+        )

@@ -17,11 +17,13 @@ DIALECT_STATUS_BY_CODE: dict[str, int] = {
     "conflict": 409,
     "query_cancelled": 409,
     "result_too_large": 413,
+    "request_too_large": 413,
     "rate_limited": 429,
     "not_implemented": 501,
     "source_unavailable": 502,
     "interrupted": 503,
     "query_timeout": 504,
+    "render_timeout": 504,
 }
 
 
