@@ -7,7 +7,6 @@ checked only at rest (stored hashed or encrypted), not in answers."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import subprocess

@@ -106,6 +106,13 @@ def install_error_handlers(app: FastAPI, respond_at: PathResponder) -> None:
         response.status_code = exc.status_code
         return response
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # A number past what the store holds (SQLite's 64-bit integers), e.g. an id of 30 digits.
+        log.info("number out of range in %s: %s", request.url.path, exc)
+        message = "a number in the request is out of range"
+        return respond(request, "invalid_input", message, {"field": "request"})
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)

@@ -40,7 +40,7 @@ class RequestSizeLimit:
         limit = self.max_json_bytes if json_body else self.max_upload_bytes
         kind = "JSON bodies" if json_body else "files"
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdecimal() and int(declared) > limit:
             error = RequestTooLargeError(limit, kind)
             response = self.respond(scope["path"], error.code, error.message, error.details)
             await response(scope, receive, send)

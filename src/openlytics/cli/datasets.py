@@ -24,7 +24,7 @@ DatasetArgument = Annotated[str, typer.Argument(help="Dataset name, id or UUID."
 
 def resolve(client: Client, reference: str) -> int | str:
     """A dataset's id or UUID from what the user typed (a name is looked up)."""
-    if reference.isdigit() or UUID_RE.match(reference):
+    if reference.isdecimal() or UUID_RE.match(reference):
         return reference
     found = client.datasets.find(reference)
     if found is None:
@@ -214,7 +214,7 @@ def rebuild_dataset(
 
 
 def _target(client: Client, reference: str, create: bool) -> int | str:
-    if create and not (reference.isdigit() or UUID_RE.match(reference)):
+    if create and not (reference.isdecimal() or UUID_RE.match(reference)):
         found = client.datasets.find(reference)
         return found.id if found is not None else client.datasets.create(reference).id
     return resolve(client, reference)

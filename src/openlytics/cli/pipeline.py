@@ -36,7 +36,7 @@ InputArgument = Annotated[str, typer.Argument(help="Input name or id.")]
 
 def resolve_input(client: Client, reference: str) -> int:
     """An input's id from what the user typed (a name is looked up)."""
-    if reference.isdigit():
+    if reference.isdecimal():
         return int(reference)
     found = client.pipeline.inputs.find(reference)
     if found is None:

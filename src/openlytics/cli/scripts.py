@@ -24,7 +24,7 @@ ScriptArgument = Annotated[str, typer.Argument(help="Script name, id or UUID.")]
 
 def resolve(client: Client, reference: str) -> int | str:
     """A script's id or UUID from what the user typed (a name is looked up)."""
-    if reference.isdigit() or UUID_RE.match(reference):
+    if reference.isdecimal() or UUID_RE.match(reference):
         return reference
     found = client.scripts.find(reference)
     if found is None:

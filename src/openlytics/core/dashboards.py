@@ -202,7 +202,7 @@ class DashboardService:
             dashboard = s.scalar(
                 select(Dashboard).where(Dashboard.org_id == principal.org_id, Dashboard.slug == ref)
             )
-            ref = int(ref) if dashboard is None and ref.isdigit() else ref
+            ref = int(ref) if dashboard is None and ref.isdecimal() else ref
         if dashboard is None and isinstance(ref, int):
             dashboard = s.get(Dashboard, ref)
         if dashboard is None or dashboard.org_id != principal.org_id:
@@ -358,7 +358,7 @@ def _int_or(value: Any, default: int) -> int:
 
 def _free_slug(s: Session, org_id: int, name: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "dashboard"
-    if base.isdigit():
+    if base.isdecimal():
         base = f"dashboard-{base}"  # a numeric slug would read as an id
     taken = set(
         s.scalars(select(Dashboard.slug).where(Dashboard.org_id == org_id, Dashboard.slug.like(f"{base}%")))

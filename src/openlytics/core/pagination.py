@@ -29,7 +29,9 @@ def paginate(s: Session, stmt: Select[Any], page: int, per_page: int) -> Page[An
     page = max(page, 1)
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
     total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = list(s.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    offset = (page - 1) * per_page
+    # A page past the end is empty; asking the database would overflow its integers for huge pages.
+    items = list(s.scalars(stmt.offset(offset).limit(per_page))) if offset < total else []
     return Page(items, page, per_page, total)
 
 

@@ -469,7 +469,7 @@ def _require(principal: Principal, action: Action) -> None:
 
 def _find(s: Session, principal: Principal, ref: int | str) -> Script:
     stmt = select(Script).where(Script.org_id == principal.org_id)
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdecimal()):
         stmt = stmt.where(Script.id == int(ref))
     else:
         try:

@@ -92,7 +92,7 @@ def _format(value: Any, options: Mapping[str, Any], column: Column | None) -> st
         text = format_cell(value)
     else:
         decimals = options.get("stringDecimal")
-        places = int(str(decimals)) if str(decimals).isdigit() else None
+        places = int(str(decimals)) if str(decimals).isdecimal() else None
         text = format_number(number, places)
         # Swap through a placeholder so "." and "," can trade places.
         text = text.replace(",", "\0").replace(".", str(options.get("stringDecChar") or "."))

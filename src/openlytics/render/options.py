@@ -124,7 +124,7 @@ def _check_counter(options: Mapping[str, Any], columns: _Columns) -> None:
         value = options.get(field)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdecimal():
             raise VisualizationOptionsError(field, "must be a positive whole number")
         if int(value) < 1:
             raise VisualizationOptionsError(field, "row numbers start at 1")

@@ -325,7 +325,7 @@ class AsyncDatasets:
     async def _id(self, dataset: DatasetRef) -> int:
         if isinstance(dataset, Dataset):
             return dataset.id
-        if isinstance(dataset, int) or str(dataset).isdigit():
+        if isinstance(dataset, int) or str(dataset).isdecimal():
             return int(dataset)
         return (await self.get(dataset)).id  # a UUID: the write routes take ids
 

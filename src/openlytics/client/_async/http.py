@@ -171,7 +171,7 @@ class AsyncHTTP:
         """Stream `path` into a file (written beside it, renamed when complete) or a binary file object."""
         async with self.stream(path, params=params) as response:
             length = response.headers.get("content-length")
-            total = int(length) if length and length.isdigit() else None
+            total = int(length) if length and length.isdecimal() else None
             if progress is not None:
                 progress(0, total)
             if not isinstance(destination, str | os.PathLike):

@@ -326,7 +326,7 @@ class Datasets:
     def _id(self, dataset: DatasetRef) -> int:
         if isinstance(dataset, Dataset):
             return dataset.id
-        if isinstance(dataset, int) or str(dataset).isdigit():
+        if isinstance(dataset, int) or str(dataset).isdecimal():
             return int(dataset)
         return (self.get(dataset)).id  # a UUID: the write routes take ids
 

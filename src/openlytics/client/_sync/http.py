@@ -170,7 +170,7 @@ class HTTP:
         """Stream `path` into a file (written beside it, renamed when complete) or a binary file object."""
         with self.stream(path, params=params) as response:
             length = response.headers.get("content-length")
-            total = int(length) if length and length.isdigit() else None
+            total = int(length) if length and length.isdecimal() else None
             if progress is not None:
                 progress(0, total)
             if not isinstance(destination, str | os.PathLike):

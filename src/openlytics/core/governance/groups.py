@@ -69,7 +69,7 @@ class GroupService:
         _require_reader(principal, f"group {identifier}")
         text = str(identifier).strip()
         candidates = [Team.name == text]
-        if text.isdigit():
+        if text.isdecimal():
             candidates.insert(0, Team.id == int(text))
         with contextlib.suppress(ValueError):
             candidates.insert(0, Team.uuid == uuid.UUID(text))

@@ -27,7 +27,7 @@ MULTIPART_TYPE = "multipart/form-data"
 async def form_fields(request: Request) -> dict[str, str]:
     """The body's fields as text (the last value of a repeated field); `{}` when empty."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if declared.isdecimal() and int(declared) > MAX_FORM_BYTES:
         raise InvalidInputError("body", f"at most {MAX_FORM_BYTES:,} bytes")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == MULTIPART_TYPE:

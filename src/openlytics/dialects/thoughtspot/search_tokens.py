@@ -221,7 +221,7 @@ class _Parser:
 
     def _top(self, word: str) -> None:
         token = self._next(f"a number after {word}")
-        if token.kind != "word" or not token.text.isdigit() or int(token.text) < 1:
+        if token.kind != "word" or not token.text.isdecimal() or int(token.text) < 1:
             raise InvalidInputError(FIELD, f"a positive number after {word}, not {token.text!r}")
         self.top, self.limit = word, int(token.text)
 

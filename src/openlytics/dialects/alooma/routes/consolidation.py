@@ -100,6 +100,6 @@ def query(q: ScheduledQuery) -> dict[str, Any]:
 
 def _id(call: Call) -> int:
     text = call.params["query_id"]
-    if not text.isdigit():
+    if not text.isdecimal():
         raise NotFoundError("scheduled query", text)
     return int(text)

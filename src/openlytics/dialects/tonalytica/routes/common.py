@@ -56,7 +56,7 @@ def int_field(body: dict[str, Any], name: str, *, required: bool = True) -> int 
         if required:
             raise InvalidInputError(name, "required")
         return None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isdecimal():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(name, "an integer id")
