@@ -72,3 +72,17 @@ def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(
     assert run.returncode == 0, f"schemathesis found failures:\n{summary}\n{run.stderr[-2000:]}"
     assert "Tested:" in run.stdout and "ST101" not in run.stdout  # it ran, and met no server error
     assert admin.get("/api/v1/queries").status_code == 200  # the server keeps serving
+
+
+def test_numbers_past_the_stores_integers_are_refused_not_crashed(admin: httpx.Client) -> None:
+    # Found by the fuzzing above: ids past PostgreSQL's 32-bit and SQLite's 64-bit integers, pages
+    # whose offset overflows, and Unicode digits that `str.isdigit` accepts but `int` does not.
+    for number in (2**40, 10**30):
+        for path in ("queries", "dashboards", "data-sources", "users", "schedules", "tasks"):
+            answer = admin.get(f"/api/v1/{path}/{number}")
+            assert answer.status_code in (404, 422), (path, number, answer.text)
+    for path in ("queries", "dashboards", "data-sources", "schedules"):
+        page = admin.get(f"/api/v1/{path}", params={"page": 10**25})
+        assert page.status_code == 200 and page.json()["items"] == [], (path, page.text)
+    assert admin.get("/api/v1/tasks/³").status_code in (404, 422)
+    assert admin.get("/tonalytica/api/queries/³").status_code in (400, 404)  # the dialect's statuses

@@ -9,11 +9,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openlytics.core.errors import OpenlyticsError, RateLimitedError
 
 log = logging.getLogger(__name__)
+
+NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # PostgreSQL's SQLSTATE
 
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_input": 422,
@@ -106,12 +109,23 @@ def install_error_handlers(app: FastAPI, respond_at: PathResponder) -> None:
         response.status_code = exc.status_code
         return response
 
-    @app.exception_handler(OverflowError)
-    async def _overflow(request: Request, exc: OverflowError) -> Response:
-        # A number past what the store holds (SQLite's 64-bit integers), e.g. an id of 30 digits.
+    def out_of_range(request: Request, exc: Exception) -> Response:
         log.info("number out of range in %s: %s", request.url.path, exc)
         message = "a number in the request is out of range"
         return respond(request, "invalid_input", message, {"field": "request"})
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # A number past what SQLite holds (64-bit integers), e.g. an id of 30 digits.
+        return out_of_range(request, exc)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        # PostgreSQL: a number past its column's type (ids are 32-bit); anything else is a bug.
+        if getattr(exc.orig, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE:
+            return out_of_range(request, exc)
+        log.exception("unhandled error", exc_info=exc)
+        return respond(request, "internal_error", "internal server error")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
