@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
+import shutil
 import subprocess
 import threading
 import time
@@ -20,7 +22,7 @@ import httpx
 import pytest
 
 from tests.cli.test_serve import free_port
-from tests.cli.test_serve_processes import KEY, serve, wait_ready
+from tests.cli.test_serve_processes import KEY, serve
 
 pytestmark = pytest.mark.duckdb_warehouse
 BIG_ROWS = 1_000_000
@@ -28,32 +30,66 @@ BIG_ROWS = 1_000_000
 
 @dataclass
 class Embedded:
-    """One `openlytics serve` process on a data directory that outlives it."""
+    """One `openlytics serve` process on a data directory that outlives it; its output goes to
+    `server.log` beside the data directory (a pipe nobody reads would fill and stall the server)."""
 
     data_dir: Path
-    process: subprocess.Popen[str] | None = None
+    process: subprocess.Popen[bytes] | None = None
     url: str = ""
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / "server.log"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def start(self) -> Embedded:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.process = serve(self.data_dir, port, {"OPENLYTICS_SCHEDULER_POLL_SECONDS": "0.2"})
-        wait_ready(self.process, self.url)
-        return self
+        executable = shutil.which("openlytics")
+        assert executable is not None, "the console script is not installed"
+        env = {**os.environ, "OPENLYTICS_ADMIN_API_KEY": KEY, "OPENLYTICS_SCHEDULER_POLL_SECONDS": "0.2"}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    executable,
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 90
+        while True:
+            assert self.process.poll() is None, self.log()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
 
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()  # SIGKILL: no shutdown code runs
-        self.process.communicate(timeout=30)
+        self.process.wait(timeout=30)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.communicate(timeout=30)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.communicate()
+                self.process.wait()
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=120)
