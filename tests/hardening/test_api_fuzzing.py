@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from openlytics.testing import LiveServer
 
@@ -30,6 +31,7 @@ SELF_DESTRUCTIVE = (
 )
 
 
+@pytest.mark.timeout(1500)
 def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(
     server: LiveServer, admin: httpx.Client, tmp_path: Path
 ) -> None:
