@@ -62,11 +62,13 @@ from openlytics.core.user_tokens import UserTokenService, is_user_token
 from openlytics.core.visualizations import VisualizationService
 from openlytics.engines.base import SourceEngine
 from openlytics.engines.registry import EnginePool, open_engine
+from openlytics.render.service import DashboardRenderer
 from openlytics.results.store import ResultStore
 from openlytics.runtime.executor import Executor, LocalExecutor
 from openlytics.runtime.input_poller import InputPoller
 from openlytics.runtime.leadership import leadership_for
 from openlytics.runtime.maintenance import Maintenance
+from openlytics.runtime.pipeline_leases import claimers_gone_by_heartbeat, leases_for
 from openlytics.runtime.pipeline_worker import PipelineWorker
 from openlytics.runtime.sandbox import Limits, Sandbox
 from openlytics.runtime.scheduler import Scheduler
@@ -119,7 +121,12 @@ class Openlytics:
         self.user_tokens = UserTokenService(self.db, self.box, self.identity)
         self.queries = QueryService(self.db, self.sources)
         self.datasets = DatasetService(self.db, self.sources, self.box, activity=self.activity)
-        self.tasks = BackgroundTaskService(self.db, worker_name=f"{socket.gethostname()}:{os.getpid()}")
+        # Tasks' files (request bodies to load) live in the data directory, which workers share.
+        self.tasks = BackgroundTaskService(
+            self.db,
+            files_dir=settings.data_dir.resolve() / "tasks",
+            worker_name=f"{socket.gethostname()}:{os.getpid()}",
+        )
         self.visualizations = VisualizationService(self.db)
         self.dashboards = DashboardService(self.db)
         self.favorites = FavoriteService(self.db)
@@ -127,6 +134,8 @@ class Openlytics:
         self.dashboard_views = DashboardViews(
             self.db, self.results, self.dashboards, self.public_links, activity=self.activity
         )
+        self.renders = DashboardRenderer(self.dashboard_views, self.public_links, self.tasks)
+        self.renders.register(self.tasks)
         self.destinations = DestinationService(self.db, self.box)
         smtp = settings.smtp
         self.sender = Sender(
@@ -221,7 +230,7 @@ class Openlytics:
             activity=self.activity,
             worker_name=self.runner.worker_name,
         )
-        self._wire_script_runs()
+        self._wire_workers()
         self.pipeline_settings = PipelineSettingsService(self.db, self.box)
         self.account = AccountService(
             self.db, self.activity, self.sources, limits=lambda: settings.limits.model_dump()
@@ -253,7 +262,7 @@ class Openlytics:
 
     def _build_pipeline_engine(self) -> None:
         """The pipeline's spool, event types, restream queue, samples, metrics and worker."""
-        self.pipeline_spool = IncomingSpool(self.settings.data_dir.resolve() / "pipeline")
+        self.pipeline_spool = IncomingSpool(self.settings.pipeline_spool_path)
         self.event_types = EventTypeService(self.db, default_schema=self.pipeline_outputs.default_schema)
         self.restream = RestreamQueue(self.db, self.pipeline_spool)
         self.pipeline_samples = SampleStore(self.db)
@@ -282,7 +291,19 @@ class Openlytics:
             metrics=self.pipeline_metrics,
             notifications=self.pipeline_notifications,
         )
-        self.pipeline_worker = PipelineWorker(self.pipeline_spool, self.pipeline_processor)
+        # Several processes may claim from one spool (PostgreSQL store): per-organization leases keep
+        # batches in order, and claims of processes that stopped beating are released by the others.
+        self.pipeline_worker = PipelineWorker(
+            self.pipeline_spool,
+            self.pipeline_processor,
+            leases=leases_for(self.db.engine),
+            claimers_gone=(
+                claimers_gone_by_heartbeat(self.db, lost_after=self.settings.worker_lost_seconds)
+                if self._store_is_shared()
+                else None
+            ),
+            recover_seconds=max(1.0, self.settings.worker_heartbeat_seconds),
+        )
         self.pipeline_inputs = InputService(
             self.db,
             self.box,
@@ -324,16 +345,20 @@ class Openlytics:
             return CeleryExecutor(celery_app(self.settings, self.runner), self.db)
         return LocalExecutor(self.runner.run, self.runner.interrupt, workers=self.settings.executor_workers)
 
-    def _wire_script_runs(self) -> None:
-        """With the celery executor, script runs execute on workers consuming the scripts queue."""
+    def _wire_workers(self) -> None:
+        """With the celery executor, script runs execute on workers consuming the scripts queue, and
+        background tasks on workers consuming their kind's queue (`loads`, `emails`, ...)."""
         if self.settings.executor != "celery":
             return
-        from openlytics.runtime.celery_app import script_dispatch
+        from openlytics.runtime.celery_app import script_dispatch, task_dispatch
         from openlytics.runtime.celery_executor import CeleryExecutor
 
         assert isinstance(self.executor, CeleryExecutor)
-        self.executor.app.scripts = self.scripts  # a worker executes the runs it takes with it
+        # A worker executes the runs and tasks it takes with these.
+        self.executor.app.scripts = self.scripts
+        self.executor.app.background_tasks = self.tasks
         self.scripts.dispatch = script_dispatch(self.executor.app, self.settings.script_queue)
+        self.tasks.dispatch = task_dispatch(self.executor.app)
 
     def _open_engine(self, kind: str, url: str | None, warehouse_file: Path | None) -> SourceEngine:
         return open_engine(kind, url, warehouse_file=warehouse_file, settings=self.settings)
@@ -430,7 +455,8 @@ class Openlytics:
         if shared:
             self.liveness.start(heartbeat_name=self._heartbeat_name())
         self.activity.start()
-        self.pipeline_worker.start()
+        if s.executor != "celery":  # with celery, `openlytics worker --queues ...,pipeline` runs batches
+            self.pipeline_worker.start()
 
     def _store_is_shared(self) -> bool:
         """Whether other processes may run jobs on this metadata store (so recovery and reaping must
@@ -454,8 +480,9 @@ class Openlytics:
         self.engine_sweeper.start()
         self.activity.start()
 
-    def start_worker(self) -> None:
-        """Start as a job worker (`openlytics worker`): no scheduler, pipeline or input polling.
+    def start_worker(self, *, pipeline: bool = False) -> None:
+        """Start as a job worker (`openlytics worker`): no scheduler or input polling; the pipeline's
+        batches only with `pipeline` (the worker consumes the `pipeline` queue).
 
         The schema is the API processes' to migrate. Jobs a previous process of this name left
         STARTED fail; the heartbeat is written before the caller starts taking jobs."""
@@ -466,6 +493,8 @@ class Openlytics:
             log.warning("after restart: %d interrupted jobs of this worker failed", failed)
         if interrupted := self.scripts.recover_after_restart(worker=self.runner.worker_name, resend=False):
             log.warning("after restart: %d interrupted script runs of this worker failed", interrupted)
+        if interrupted := self.tasks.recover_after_restart(worker=self.tasks.worker_name, resend=False):
+            log.warning("after restart: %d interrupted background tasks of this worker failed", interrupted)
         if not (self.settings.internal_url or self.settings.public_url):
             log.warning(
                 "OPENLYTICS_INTERNAL_URL is not set: scripts on this worker call back %s",
@@ -474,6 +503,8 @@ class Openlytics:
         self.liveness.start(heartbeat_name=self.runner.worker_name)
         self.engine_sweeper.start()
         self.activity.start()
+        if pipeline:  # after the first heartbeat: survivors tell this process's claims by it
+            self.pipeline_worker.start()
 
     def stop(self) -> None:
         """Stop the scheduler and executor and close engines and connections."""

@@ -96,6 +96,9 @@ def check_shareable(core: Openlytics) -> None:
         )
 
 
+HEALTHCHECK_SECONDS = 60
+
+
 def _serve_processes(settings: Settings, *, workers: int, demo: bool, log_level: str) -> None:
     """Migrate and bootstrap once here, then let uvicorn run `workers` processes of the app."""
     import os
@@ -125,6 +128,9 @@ def _serve_processes(settings: Settings, *, workers: int, demo: bool, log_level:
         port=settings.port,
         workers=workers,
         log_level=log_level,
+        # uvicorn kills a process that does not answer its ping within this time (default 5 s),
+        # including one still importing or starting on a busy machine, and starts another.
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
     )
 
 

@@ -142,19 +142,16 @@ def test_background_task_runs_a_load_and_reports_failure(warehouse: Warehouse, t
     w = warehouse
     ds = w.datasets.create(w.editor, name=unique())
     path = write_csv(tmp_path / "t.csv", ["a", "1"])
-    task = w.app.tasks.submit(
-        w.editor,
-        "dataset_load",
-        lambda: {"rows": w.datasets.reload(w.editor, ds.id, LoadSource.from_csv(path)).row_count},
-        wait=30,
+    w.app.tasks.register(
+        "test_csv_load",
+        lambda who, args: {
+            "rows": w.datasets.reload(who, args["dataset_id"], LoadSource.from_csv(path)).row_count
+        },
+        queue="loads",
     )
+    task = w.app.tasks.submit(w.editor, "test_csv_load", {"dataset_id": ds.id}, wait=30)
     assert (task.status, task.result) == ("success", {"rows": 1})
-    failing = w.app.tasks.submit(
-        w.editor,
-        "dataset_load",
-        lambda: w.datasets.reload(w.editor, 10**9, LoadSource.from_csv(path)),
-        wait=30,
-    )  # type: ignore[arg-type,return-value]
+    failing = w.app.tasks.submit(w.editor, "test_csv_load", {"dataset_id": 10**9}, wait=30)
     assert failing.status == "failure" and "not found" in (failing.error or "")
     assert w.app.tasks.get(w.viewer, str(failing.uuid)).id == failing.id
 

@@ -51,8 +51,9 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0, every: 
 
 
 @contextlib.contextmanager
-def redis_database() -> Iterator[str]:
-    """A Redis database number no other test run holds (claimed in db 0), as a broker URL.
+def redis_database(claim_seconds: int = 900) -> Iterator[str]:
+    """A Redis database number no other test run holds (claimed in db 0 for at most `claim_seconds`,
+    released at the end), as a broker URL.
 
     Broadcasts (the cancel command) go over Redis pub/sub, scoped by database number: two runs on
     one database could cancel each other's jobs of the same id."""
@@ -61,7 +62,7 @@ def redis_database() -> Iterator[str]:
     try:
         for number in range(1, 16):
             key = f"openlytics-test:redis-db:{number}"
-            if claims.set(key, token, nx=True, ex=900):
+            if claims.set(key, token, nx=True, ex=claim_seconds):
                 try:
                     yield f"{REDIS_URL}/{number}"
                 finally:
@@ -194,14 +195,25 @@ class ApiProcess(ChildProcess):
     url: str
 
     @classmethod
-    def start(cls, env: dict[str, str], data_dir: Path, log_path: Path, timeout: float = 60) -> ApiProcess:
-        """Start it with `env` (see `process_env`) and wait until /healthz answers."""
-        port = free_port()
+    def start(
+        cls,
+        env: dict[str, str],
+        data_dir: Path,
+        log_path: Path,
+        timeout: float = 60,
+        *,
+        port: int | None = None,
+        processes: int = 1,
+    ) -> ApiProcess:
+        """Start it with `env` (see `process_env`) and wait until /healthz answers; `processes` > 1 is
+        `serve --workers N` (uvicorn's process manager, N API processes on the port)."""
+        port = port or free_port()
+        several = ("--workers", str(processes)) if processes > 1 else ()
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "openlytics.cli.main", "serve", "--host", "127.0.0.1"),
-                    *("--port", str(port), "--data-dir", str(data_dir)),
+                    *("--port", str(port), "--data-dir", str(data_dir), *several),
                 ],
                 env=env,
                 stdout=log,
@@ -226,9 +238,16 @@ class ApiProcess(ChildProcess):
 
 
 def start_worker(
-    env: dict[str, str], data_dir: Path, log_path: Path, *, queues: str, concurrency: int, broker_url: str
+    env: dict[str, str],
+    data_dir: Path,
+    log_path: Path,
+    *,
+    queues: str,
+    concurrency: int,
+    broker_url: str,
+    timeout: float = 60,
 ) -> WorkerProcess:
-    """Start `openlytics worker` with `env` and wait until it answers a ping."""
+    """Start `openlytics worker` with `env` and wait (at most `timeout` seconds) until it answers a ping."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -248,7 +267,7 @@ def start_worker(
                 raise AssertionError(f"worker exited with {process.returncode}:\n{worker.log()}")
             return bool(app.control.ping(destination=[worker.node], timeout=0.5))
 
-        wait_for(f"worker {worker.node} to answer", answers, timeout=60)
+        wait_for(f"worker {worker.node} to answer", answers, timeout=timeout)
     except BaseException:
         worker.kill()
         raise

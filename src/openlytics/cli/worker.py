@@ -1,4 +1,5 @@
-"""`openlytics worker`: run query jobs for servers with the celery executor (docs/scale-out.md)."""
+"""`openlytics worker`: run query jobs, script runs and (queue `pipeline`) the event pipeline's
+micro-batches for servers with the celery executor (docs/scale-out.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from openlytics.cli._common import fail
 def worker(
     queues: Annotated[
         str, typer.Option("--queues", "-Q", help="Comma-separated queues to take jobs from.")
-    ] = "queries,scripts",
+    ] = "queries,scripts,loads,emails,renders,pipeline",
     concurrency: Annotated[
         int | None,
         typer.Option("--concurrency", "-c", min=1, help="Jobs at once (default: executor_workers)."),
@@ -49,7 +50,7 @@ def worker(
     assert isinstance(core.executor, CeleryExecutor)
     code = 1
     try:
-        core.start_worker()
+        core.start_worker(pipeline="pipeline" in names)
         code = run_worker(
             core.executor.app,
             hostname=f"openlytics-{os.getpid()}@{socket.gethostname()}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from openlytics.core.errors import PermissionDeniedError
 
@@ -91,6 +92,42 @@ class Principal:
     def public(cls, org_id: int) -> Principal:
         """Anyone holding a public link: may only read what the link reaches."""
         return cls(org_id=org_id, user_id=None, role=Role.VIEWER, credential="public_link")
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field as JSON (stored with work done later, elsewhere: a background task)."""
+        return {
+            "org_id": self.org_id,
+            "user_id": self.user_id,
+            "role": self.role.value,
+            "credential": self.credential,
+            "is_superadmin": self.is_superadmin,
+            "query_scope": self.query_scope,
+            "api_key_id": self.api_key_id,
+            "dataset_scope": self.dataset_scope,
+            "granted": sorted(action.value for action in self.granted),
+            "team_ids": sorted(self.team_ids),
+            "object_scope": None
+            if self.object_scope is None
+            else sorted([k, i] for k, i in self.object_scope),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Principal:
+        """The principal `to_json` wrote."""
+        scope = data.get("object_scope")
+        return cls(
+            org_id=int(data["org_id"]),
+            user_id=data.get("user_id"),
+            role=Role(data["role"]),
+            credential=str(data["credential"]),
+            is_superadmin=bool(data.get("is_superadmin", False)),
+            query_scope=data.get("query_scope"),
+            api_key_id=data.get("api_key_id"),
+            dataset_scope=data.get("dataset_scope"),
+            granted=frozenset(Action(a) for a in data.get("granted") or ()),
+            team_ids=frozenset(int(t) for t in data.get("team_ids") or ()),
+            object_scope=None if scope is None else frozenset((str(k), int(i)) for k, i in scope),
+        )
 
     def can(self, action: Action) -> bool:
         """Whether the role (or key scope), plus a user's granted privileges, allows `action` at all."""

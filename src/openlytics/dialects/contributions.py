@@ -12,10 +12,16 @@ from openlytics.app import Openlytics
 
 def install_dialects(core: Openlytics) -> None:
     """Register the dialects' contributions on `core` (idempotent)."""
+    from openlytics.api import dataset_loads
     from openlytics.dialects import alooma, serenytics
+    from openlytics.dialects.serenytics import background
 
     # Scripts get what the vendor clients read inside them (params.json, API domain).
     if serenytics.script_environment not in core.scripts.contributors:
         core.scripts.contributors.append(serenytics.script_environment)
+    # Background tasks run wherever the core runs them (a worker too): their handlers.
+    background.install(core)
+    # Not a dialect's, but installed with them so workers get it: the native API's async file loads.
+    dataset_loads.install(core)
     # REST inputs show the address of the webhook the alooma dialect serves.
     alooma.install(core)

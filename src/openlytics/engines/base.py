@@ -198,6 +198,36 @@ class CsvOptions:
     normalize: Callable[[pa.DataType], pa.DataType] | None = None
 
 
+@dataclass(frozen=True)
+class LoadMarks:
+    """Names recorded with a load, in its transaction: "these `names` are loaded into `target`".
+
+    The event pipeline marks the spool files whose rows it appends to a table, so a batch that
+    comes back after a crash (its rows committed, its ack lost) skips what is already loaded."""
+
+    target: str
+    names: tuple[str, ...]
+
+
+#: the warehouse table holding load marks (target, name, loaded_at); marks older than a day go
+LOAD_MARKS_TABLE = "_openlytics_load_marks"
+
+
+def load_marks_values(marks: LoadMarks) -> str:
+    """`('target', 'name'), ...`: the marks as SQL rows of string literals."""
+    target = _string_literal(marks.target)
+    return ", ".join(f"({target}, {_string_literal(name)})" for name in marks.names)
+
+
+def load_marks_names(marks: LoadMarks) -> str:
+    """`'name', ...`: the marked names as SQL string literals (for `IN (...)`)."""
+    return ", ".join(_string_literal(name) for name in marks.names)
+
+
+def _string_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 class WarehouseTables(ABC):
     """Tables in a warehouse that trusted server code (datasets) creates, fills, swaps and drops.
 
@@ -228,8 +258,13 @@ class WarehouseTables(ABC):
         """Create `table` as a copy of `source`; its row count."""
 
     @abstractmethod
-    def insert_rows(self, table: str, reader: pa.RecordBatchReader) -> int:
-        """Append rows (columns matched by name); how many."""
+    def insert_rows(self, table: str, reader: pa.RecordBatchReader, *, marks: LoadMarks | None = None) -> int:
+        """Append rows (columns matched by name); how many. With `marks`, record them in the same
+        transaction (`LOAD_MARKS_TABLE`); a mark already there fails the load (nothing inserted)."""
+
+    @abstractmethod
+    def marked(self, marks: LoadMarks) -> set[str]:
+        """Which of `marks.names` are recorded for `marks.target` (by `insert_rows`)."""
 
     @abstractmethod
     def upsert_rows(self, table: str, reader: pa.RecordBatchReader, key: Sequence[str]) -> tuple[int, int]:

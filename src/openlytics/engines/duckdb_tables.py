@@ -14,7 +14,17 @@ import duckdb
 import pyarrow as pa
 
 from openlytics.core.errors import IncompatibleValueError, QueryFailedError
-from openlytics.engines.base import BindValue, CsvOptions, Statement, WarehouseTables, quote_identifier
+from openlytics.engines.base import (
+    LOAD_MARKS_TABLE,
+    BindValue,
+    CsvOptions,
+    LoadMarks,
+    Statement,
+    WarehouseTables,
+    load_marks_names,
+    load_marks_values,
+    quote_identifier,
+)
 from openlytics.engines.duckdb_engine import DuckDBEngine, to_duckdb_sql
 from openlytics.engines.file_loader import DUCKDB_TYPES, FileLoader, clean_message
 
@@ -70,13 +80,40 @@ class DuckDBWarehouseTables(WarehouseTables):
         return self.row_count(table)
 
     # ----- changes to an existing table -----------------------------------------------------------
-    def insert_rows(self, table: str, reader: pa.RecordBatchReader) -> int:
-        """Append rows, columns matched by name."""
+    def insert_rows(self, table: str, reader: pa.RecordBatchReader, *, marks: LoadMarks | None = None) -> int:
+        """Append rows, columns matched by name (and record `marks` in the same transaction)."""
         with self._transaction() as cursor:
+            if marks is not None and marks.names:
+                marked = quote_identifier(LOAD_MARKS_TABLE)
+                cursor.execute(
+                    f"CREATE TABLE IF NOT EXISTS {marked} (target VARCHAR, name VARCHAR, "
+                    "loaded_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (target, name))"
+                )
+                cursor.execute(f"DELETE FROM {marked} WHERE loaded_at < current_timestamp - INTERVAL 1 DAY")
+                cursor.execute(f"INSERT INTO {marked} (target, name) VALUES {load_marks_values(marks)}")
             cursor.register("incoming", reader)
             return _count(
                 cursor.execute(f"INSERT INTO {quote_identifier(table)} BY NAME SELECT * FROM incoming")
             )
+
+    def marked(self, marks: LoadMarks) -> set[str]:
+        """Which of the names are recorded for the target."""
+        if not marks.names:
+            return set()
+        with self._transaction() as cursor:
+            exists = cursor.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = current_schema() AND table_name = ?",
+                [LOAD_MARKS_TABLE],
+            ).fetchone()
+            if not exists or not exists[0]:
+                return set()
+            rows = cursor.execute(
+                f"SELECT name FROM {quote_identifier(LOAD_MARKS_TABLE)} WHERE target = ? "
+                f"AND name IN ({load_marks_names(marks)})",
+                [marks.target],
+            ).fetchall()
+        return {str(row[0]) for row in rows}
 
     def upsert_rows(self, table: str, reader: pa.RecordBatchReader, key: Sequence[str]) -> tuple[int, int]:
         """Delete the rows whose key comes again, then insert the new rows (last duplicate wins)."""

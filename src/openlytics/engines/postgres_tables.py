@@ -35,7 +35,17 @@ from openlytics.engines.adbc_postgres import (
     query_failed,
     rolled_back,
 )
-from openlytics.engines.base import BindValue, CsvOptions, Statement, WarehouseTables, quote_identifier
+from openlytics.engines.base import (
+    LOAD_MARKS_TABLE,
+    BindValue,
+    CsvOptions,
+    LoadMarks,
+    Statement,
+    WarehouseTables,
+    load_marks_names,
+    load_marks_values,
+    quote_identifier,
+)
 from openlytics.engines.file_loader import FileLoader, clean_message
 
 #: the hidden identity column, first in every dataset table: the insertion order
@@ -184,11 +194,42 @@ class PostgresWarehouseTables(WarehouseTables):
             return rows
 
     # ----- changes to an existing table -------------------------------------------------------------
-    def insert_rows(self, table: str, reader: pa.RecordBatchReader) -> int:
-        """Append rows, columns matched by name."""
+    def insert_rows(self, table: str, reader: pa.RecordBatchReader, *, marks: LoadMarks | None = None) -> int:
+        """Append rows, columns matched by name (and record `marks` in the same transaction)."""
         with self._transaction() as cursor:
+            if marks is not None and marks.names:
+                marked = self._name(LOAD_MARKS_TABLE)
+                cursor.execute("SELECT to_regclass($1) IS NULL", parameters=(marked,))
+                missing = cursor.fetchone()
+                if missing is not None and missing[0]:  # DDL only once: it locks the table
+                    cursor.execute(
+                        f"CREATE TABLE IF NOT EXISTS {marked} (target text, name text, "
+                        "loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (target, name))"
+                    )
+                    cursor.execute(
+                        f"CREATE INDEX IF NOT EXISTS {quote_identifier(LOAD_MARKS_TABLE + '_at')} "
+                        f"ON {marked} (loaded_at)"
+                    )
+                cursor.execute(f"DELETE FROM {marked} WHERE loaded_at < now() - interval '1 day'")
+                cursor.execute(f"INSERT INTO {marked} (target, name) VALUES {load_marks_values(marks)}")
             kinds = self._kinds(cursor, table, reader.schema.names)
             return self._ingest(cursor, table, reader, _storage_types(kinds))
+
+    def marked(self, marks: LoadMarks) -> set[str]:
+        """Which of the names are recorded for the target."""
+        if not marks.names:
+            return set()
+        with self._transaction() as cursor:
+            cursor.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(self._name(LOAD_MARKS_TABLE),))
+            found = cursor.fetchone()
+            if found is None or not found[0]:
+                return set()
+            cursor.execute(
+                f"SELECT name FROM {self._name(LOAD_MARKS_TABLE)} WHERE target = $1 "
+                f"AND name IN ({load_marks_names(marks)})",
+                parameters=(marks.target,),
+            )
+            return {str(row[0]) for row in cursor.fetchall()}
 
     def upsert_rows(self, table: str, reader: pa.RecordBatchReader, key: Sequence[str]) -> tuple[int, int]:
         """Delete the rows whose key comes again, then append the new rows (the last duplicate wins):

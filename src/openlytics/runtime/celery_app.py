@@ -1,10 +1,12 @@
 """The Celery application of the distributed executor (docs/scale-out.md).
 
-Two tasks, `openlytics.run_job(job_id)` and `openlytics.run_script(run_id)`, and one remote-control
+Three tasks, `openlytics.run_job(job_id)`, `openlytics.run_script(run_id)` and
+`openlytics.run_task(task_id)` (background tasks: file loads, e-mails), and one remote-control
 command, `openlytics_cancel_job`. None builds anything: a worker process (`openlytics worker`) holds
-one `Openlytics` application whose job runner and script service they use. State lives in the
-metadata store, so there is no result backend; a message is acknowledged after its work ran (late
-ack), and a redelivered one finds its job no longer PENDING (its script run claimed) and does nothing.
+one `Openlytics` application whose job runner, script service and task service they use. State lives
+in the metadata store, so there is no result backend; a message is acknowledged after its work ran
+(late ack), and a redelivered one finds its job no longer PENDING (its script run or task claimed)
+and does nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from celery.worker.control import control_command
 
 from openlytics.core.jobs.runner import JobRunner
 from openlytics.core.scripts import ScriptService
+from openlytics.core.tasks import BackgroundTaskService
 from openlytics.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "queries"
 RUN_JOB = "openlytics.run_job"
 RUN_SCRIPT = "openlytics.run_script"
+RUN_TASK = "openlytics.run_task"
 CANCEL_JOB = "openlytics_cancel_job"
 # Redis redelivers a message not acknowledged within its visibility timeout: keep that well above
 # the time a job or script may run (redelivery is harmless, but a message should not circulate).
@@ -34,10 +38,12 @@ MIN_VISIBILITY_TIMEOUT = 3600.0
 
 
 class OpenlyticsCelery(Celery):
-    """A Celery application that knows the job runner and script service of its process."""
+    """A Celery application that knows the job runner, script and task services of its process."""
 
     job_runner: JobRunner | None = None
     scripts: ScriptService | None = None
+    # Not `tasks`: that is Celery's own registry of task functions.
+    background_tasks: BackgroundTaskService | None = None
 
 
 def celery_app(settings: Settings, runner: JobRunner | None = None) -> OpenlyticsCelery:
@@ -65,6 +71,7 @@ def celery_app(settings: Settings, runner: JobRunner | None = None) -> Openlytic
     app.job_runner = runner
     app.task(name=RUN_JOB, bind=True)(_run_job)
     app.task(name=RUN_SCRIPT, bind=True)(_run_script)
+    app.task(name=RUN_TASK, bind=True)(_run_task)
     return app
 
 
@@ -73,6 +80,15 @@ def script_dispatch(app: OpenlyticsCelery, queue: str) -> Callable[[int], None]:
 
     def dispatch(run_id: int) -> None:
         app.send_task(RUN_SCRIPT, args=[run_id], queue=queue)
+
+    return dispatch
+
+
+def task_dispatch(app: OpenlyticsCelery) -> Callable[[int, str], None]:
+    """`BackgroundTaskService.dispatch` for the API processes: send the task's id to its queue."""
+
+    def dispatch(task_id: int, queue: str) -> None:
+        app.send_task(RUN_TASK, args=[task_id], queue=queue)
 
     return dispatch
 
@@ -93,6 +109,16 @@ def _run_script(task: Any, run_id: int) -> None:
         raise Reject("the worker is stopping", requeue=True)
     # The service claims a `running` run with a compare-and-set and records every outcome itself.
     scripts.execute(int(run_id))
+
+
+def _run_task(task: Any, task_id: int) -> None:
+    tasks = task.app.background_tasks
+    if tasks is None:
+        raise RuntimeError("this process has no task service: tasks run in `openlytics worker`")
+    if tasks.closing:  # a stopping worker gives the task back to the queue, unclaimed
+        raise Reject("the worker is stopping", requeue=True)
+    # The service claims a pending task with a compare-and-set and records every outcome itself.
+    tasks.execute(int(task_id))
 
 
 @control_command(args=[("job_id", int)], signature="<job_id>")
@@ -125,6 +151,8 @@ def run_worker(
             on_shutdown()
         if app.scripts is not None:
             app.scripts.close()
+        if app.background_tasks is not None:  # running tasks finish; those taken later are requeued
+            app.background_tasks.closing = True
         hub = getattr(worker, "hub", None)
         if hub is not None:
             # The signal handler runs in the broker loop's thread, whose poll then resumes for up to

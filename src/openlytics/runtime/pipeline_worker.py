@@ -16,6 +16,14 @@ metadata writes) over more events.
 
 A batch whose processing fails is released back to the spool and its organization waits
 `backoff` seconds (doubling up to a minute) before the next try.
+
+Across processes (`openlytics worker` processes sharing the spool directory and a PostgreSQL
+store): a process claims batches of an organization only while it holds the organization's lease
+(`runtime/pipeline_leases.py`), taken before its first in-flight batch and given back when its
+last one finishes, and never while another process's claims of that organization are still in the
+spool (they are a dead process's, and come back first, in order). Every `recover_seconds` the loop
+releases the claims of processes that are gone (`IncomingSpool.recover` with `claimers_gone`), so
+a worker killed in the middle of a batch has it taken over by a survivor.
 """
 
 from __future__ import annotations
@@ -31,7 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openlytics.core.pipeline.processor import PipelineProcessor
-from openlytics.core.pipeline.spool import IncomingSpool, SpooledBatch
+from openlytics.core.pipeline.spool import ClaimerGone, IncomingSpool, SpooledBatch
+from openlytics.runtime.pipeline_leases import LocalLeases, PipelineLeases
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +102,9 @@ class PipelineWorker:
         deep_factor: int = 4,
         batches_per_org: int = 2,
         executor: BatchExecutor | None = None,
+        leases: PipelineLeases | None = None,
+        claimers_gone: ClaimerGone | None = None,
+        recover_seconds: float = 5.0,
     ) -> None:
         self.spool = spool
         self.processor = processor
@@ -106,6 +118,10 @@ class PipelineWorker:
         )
         self.batches_per_org = max(1, batches_per_org) if pipelined else 1
         self._executor = executor
+        self.leases = leases or LocalLeases()
+        self.claimers_gone = claimers_gone
+        self.recover_seconds = recover_seconds
+        self._recovered_at = 0.0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -123,7 +139,8 @@ class PipelineWorker:
         """Release what a stopped process had claimed and start the loop."""
         if self.running:
             return
-        self.spool.recover()
+        self.spool.recover(self.claimers_gone)
+        self._recovered_at = time.monotonic()
         self._stop.clear()
         if self._executor is None:
             self._executor = ThreadBatchExecutor(self.workers)
@@ -140,6 +157,7 @@ class PipelineWorker:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        self.leases.close()
 
     def wake(self) -> None:
         """Look for new events now rather than at the next poll."""
@@ -148,11 +166,19 @@ class PipelineWorker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._recover_abandoned()
                 self._dispatch()
             except Exception:  # the loop must survive a bad spool directory or a full disk
                 log.exception("pipeline worker: dispatching batches failed")
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
+
+    def _recover_abandoned(self) -> None:
+        """Every `recover_seconds`: release the batches of claimers that are gone."""
+        if time.monotonic() - self._recovered_at < self.recover_seconds:
+            return
+        self._recovered_at = time.monotonic()
+        self.spool.recover(self.claimers_gone, keep_own=True)
 
     def _dispatch(self) -> None:
         now = time.monotonic()
@@ -168,8 +194,12 @@ class PipelineWorker:
                     )
                     if busy or self._retry_at.get(org_id, (0.0, 0.0))[0] > now:
                         break
+                    if not self._lease(org_id):
+                        break
                     batch = self.spool.claim(org_id, self._batch_size(org_id))
                     if batch is None:
+                        if org_id not in self._in_flight:
+                            self.leases.release(org_id)
                         break
                     previous = self._last.get(org_id)
                     ticket = _Ticket(batch, None if previous is None or previous.done.is_set() else previous)
@@ -183,6 +213,17 @@ class PipelineWorker:
                 executor.submit(functools.partial(self._run, ticket))
             if self._stop.is_set():
                 return
+
+    def _lease(self, org_id: int) -> bool:
+        """Whether this process may claim the organization's next batch (under `_lock`)."""
+        if org_id in self._in_flight:
+            return True  # holds the lease since its first batch in flight
+        if not self.leases.try_acquire(org_id):
+            return False  # another process has batches of it in flight
+        if self.spool.claimed_by_others(org_id):  # a gone claimer's: they come back first
+            self.leases.release(org_id)
+            return False
+        return True
 
     def _batch_size(self, org_id: int) -> int:
         """Events to claim: more when a backlog waits (fixed costs per batch spread wider)."""
@@ -235,6 +276,7 @@ class PipelineWorker:
                 self._in_flight[org_id] = left
             else:
                 self._in_flight.pop(org_id, None)
+                self.leases.release(org_id)
             if self._last.get(org_id) is ticket:
                 del self._last[org_id]
 

@@ -462,8 +462,14 @@ class BackgroundTask(IdentifiedMixin, Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
-    # The process running it (host:pid): recovery and the reaper of a shared store go by it.
+    # The process running it (host:pid): recovery and the reaper of a shared store go by it. A task
+    # sent to workers has none until one claims it.
     worker: Mapped[str | None] = mapped_column(String(255), default=None)
+    # What the handler registered for `kind` receives, and who asked (Principal.to_json()).
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    principal: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The executor queue it was sent to; None when it ran on the pool of the process that took it.
+    queue: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class Upload(IdentifiedMixin, Base):

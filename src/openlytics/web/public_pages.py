@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from openlytics.app import Openlytics
-from openlytics.render.image import dashboard_pdf, dashboard_png, vega_embed_bundle
+from openlytics.render.image import vega_embed_bundle
 from openlytics.web.dashboard_page import dashboard_html
 
 router = APIRouter(prefix="/public", include_in_schema=False)
@@ -36,16 +36,14 @@ def _app(request: Request) -> Openlytics:
 @router.get("/dashboards/{token}.png")
 async def dashboard_image(token: str, request: Request, thumbnail: bool = False) -> Response:
     """The shared dashboard drawn as a PNG (a thumbnail when asked)."""
-    view = await run_in_threadpool(_app(request).dashboard_views.public_view, token)
-    image = await run_in_threadpool(dashboard_png, view, thumbnail=thumbnail)
+    image = await run_in_threadpool(_app(request).renders.public_png, token, thumbnail=thumbnail)
     return Response(image, media_type="image/png", headers=HEADERS)
 
 
 @router.get("/dashboards/{token}.pdf")
 async def dashboard_document(token: str, request: Request) -> Response:
     """The shared dashboard as a PDF."""
-    view = await run_in_threadpool(_app(request).dashboard_views.public_view, token)
-    document = await run_in_threadpool(dashboard_pdf, view)
+    document = await run_in_threadpool(_app(request).renders.public_pdf, token)
     return Response(document, media_type="application/pdf", headers=HEADERS)
 
 

@@ -15,6 +15,7 @@ from openlytics.app import Openlytics
 from openlytics.core.datasets.load_sources import LoadSource
 from openlytics.core.errors import InvalidInputError, NotFoundError, OpenlyticsError
 from openlytics.core.pipeline.sinks import PostgresSink, WarehouseSink
+from openlytics.core.pipeline.spool import SpooledBatch
 from openlytics.core.principal import Principal
 from tests.conftest import POSTGRES_URL, make_settings
 
@@ -163,3 +164,34 @@ def test_dataset_add_columns_alters_in_place_without_a_new_version(app: Openlyti
     assert app.datasets.add_columns(system, empty.id, [{"name": "a", "type": "string"}]).columns == [
         {"name": "a", "type": "string"}
     ]
+
+
+def test_warehouse_sink_records_load_marks_with_the_rows_and_refuses_them_twice(
+    app: Openlytics, org_id: int
+) -> None:
+    sink = WarehouseSink(app.datasets, org_id)
+    sink.create_table(None, "marked", [("n", "int64")])
+    assert sink.loaded_marks(None, "marked", ["f1:t", "f2:t"]) == set()
+    assert sink.load_marked(None, "marked", pa.table({"n": [1, 2]}), ["f1:t"]) == 2
+    assert sink.loaded_marks(None, "marked", ["f1:t", "f2:t"]) == {"f1:t"}
+    with pytest.raises(OpenlyticsError):  # a mark already recorded: nothing of this load is inserted
+        sink.load_marked(None, "marked", pa.table({"n": [3]}), ["f2:t", "f1:t"])
+    assert [r["n"] for r in rows(app, org_id, "marked")] == [1, 2]
+    assert sink.loaded_marks(None, "marked", ["f2:t"]) == set()
+
+
+def test_a_batch_processed_again_loads_only_the_files_each_table_lacks(app: Openlytics, org_id: int) -> None:
+    """A batch comes back after its process died between a load and the ack, grouped anew: rows of
+    files already loaded into a table are not loaded again (exactly once per spool file)."""
+    processor = app.pipeline_processor
+
+    def batch(*files: tuple[str, list[int]]) -> SpooledBatch:
+        events = [{"seq": n, "_metadata": {"event_type": "marked_events"}} for _, seqs in files for n in seqs]
+        names, counts = [name for name, _ in files], [len(seqs) for _, seqs in files]
+        return SpooledBatch(org_id, "elsewhere~1~x", events, files=names, file_events=counts)
+
+    first = processor.complete_events(processor.prepare(batch(("f1.jsonl", [0, 1]))))
+    assert first.counts["VALID"] == 2
+    again = processor.complete_events(processor.prepare(batch(("f1.jsonl", [0, 1]), ("f2.jsonl", [2, 3]))))
+    assert again.counts["VALID"] == 4  # the statuses of a batch are counted when it completes
+    assert [r["seq"] for r in rows(app, org_id, "marked_events")] == [0, 1, 2, 3]

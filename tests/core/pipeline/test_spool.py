@@ -159,3 +159,47 @@ def test_half_written_files_of_live_writers_are_kept(tmp_path: Path) -> None:
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_periodic_recovery_asks_who_is_gone_and_keeps_this_processes_batches(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    spool = IncomingSpool(tmp_path)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    asked: list[tuple[str, int]] = []
+
+    def gone(host: str, pid: int, claimed_seconds_ago: float) -> bool:
+        asked.append((host, pid))
+        assert claimed_seconds_ago >= 0
+        return host == "lost"  # say, its heartbeat stopped
+
+    try:
+        spool.append(1, events(0, 2))
+        own = spool.claim(1)  # this process is working on it
+        assert own is not None
+        for org_id, owner in ((2, "lost~12"), (3, "beating~34")):
+            spool.append(org_id, events(0, 3))
+            assert spool.claim(org_id) is not None
+            _claimed_as(tmp_path, org_id, owner)
+        assert spool.claimed_by_others(2) and not spool.claimed_by_others(1)
+
+        assert spool.recover(gone, keep_own=True) == 3
+        assert spool.in_flight(1) == 2, "this process's own batch stays claimed"
+        assert spool.pending(2) == 3, "the claim of a process gone by the predicate is back"
+        assert spool.in_flight(3) == 3, "a process the predicate says is alive keeps its batch"
+        assert ("lost", 12) in asked and ("beating", 34) in asked
+        assert not spool.claimed_by_others(2)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_batch_knows_the_spool_file_of_each_event(tmp_path: Path) -> None:
+    spool = IncomingSpool(tmp_path)
+    spool.append(1, events(0, 2))
+    spool.append(1, events(2, 3))
+    batch = spool.claim(1)
+    assert batch is not None and batch.file_events == [2, 3]
+    first, second = batch.files
+    assert batch.file_of_events() == [first, first, second, second, second]

@@ -15,7 +15,6 @@ from openlytics.app import Openlytics
 from openlytics.core.activity import ActivityKind
 from openlytics.core.dashboards import DashboardDetail
 from openlytics.core.principal import Principal
-from openlytics.render.image import dashboard_pdf, dashboard_png
 
 router = APIRouter(tags=["dashboards"])
 
@@ -144,16 +143,14 @@ async def dashboard_image(
     ref: str, app: App, principal: CurrentPrincipal, thumbnail: bool = False
 ) -> Response:
     """The dashboard drawn as a PNG, 1200 pixels wide (about 400 as a thumbnail)."""
-    view = await run_in_threadpool(app.dashboard_views.view, principal, ref)
-    image = await run_in_threadpool(dashboard_png, view, thumbnail=thumbnail)
+    image = await run_in_threadpool(app.renders.png, principal, ref, thumbnail=thumbnail)
     return Response(image, media_type="image/png")
 
 
 @router.get("/dashboards/{ref}/document.pdf", response_class=Response)
 async def dashboard_document(ref: str, app: App, principal: CurrentPrincipal) -> Response:
     """The dashboard as a one-page PDF."""
-    view = await run_in_threadpool(app.dashboard_views.view, principal, ref)
-    document = await run_in_threadpool(dashboard_pdf, view)
+    document = await run_in_threadpool(app.renders.pdf, principal, ref)
     return Response(document, media_type="application/pdf")
 
 

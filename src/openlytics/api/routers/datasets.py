@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from openlytics.api import dataset_loads
 from openlytics.api import serializers as ser
 from openlytics.api import serializers_datasets as dser
 from openlytics.api.auth import App, CurrentPrincipal
@@ -214,19 +214,9 @@ async def reload_data(
     (by Content-Type); `?force_types={"col": "float"}`; `?run_async=true` answers 202 with a task."""
     forced = _forced(force_types)
     await run_in_threadpool(app.datasets.get, principal, dataset_id)  # 404/403 before reading the body
-    path, kind = await _receive(app, request)
-
-    def load() -> dict[str, Any]:
-        try:
-            return dser.write_result(
-                app.datasets.reload(
-                    principal, dataset_id, _file_source(path, kind, separator), force_types=forced
-                )
-            )
-        finally:
-            path.unlink(missing_ok=True)
-
-    return await _run(app, principal, load, run_async)
+    path, kind = await _receive(app, request, app.tasks.files_dir)
+    arguments = dataset_loads.arguments(dataset_id, path, kind, separator, force_types=forced)
+    return await _load(app, principal, path, arguments, run_async)
 
 
 @router.patch("/datasets/{dataset_id}/data", response_model=None)
@@ -242,16 +232,9 @@ async def update_data(
     """Insert or update from a file by `?key=a,b` (default: the primary key); the schema is unchanged."""
     dataset = await run_in_threadpool(app.datasets.get, principal, dataset_id)
     columns = _key(key.split(",") if key else None, dataset.primary_key)
-    path, kind = await _receive(app, request)
-
-    def load() -> dict[str, Any]:
-        try:
-            source = _file_source(path, kind, separator)
-            return dser.write_result(app.datasets.update_from(principal, dataset_id, source, columns))
-        finally:
-            path.unlink(missing_ok=True)
-
-    return await _run(app, principal, load, run_async)
+    path, kind = await _receive(app, request, app.tasks.files_dir)
+    arguments = dataset_loads.arguments(dataset_id, path, kind, separator, key=columns)
+    return await _load(app, principal, path, arguments, run_async)
 
 
 @router.get("/datasets/{dataset_id}/data")
@@ -341,16 +324,18 @@ def _forced(force_types: str | None) -> dict[str, Any] | None:
     return forced
 
 
-async def _receive(app: Openlytics, request: Request) -> tuple[Path, str]:
-    """Stream the body into a temporary file under the data directory (never whole in memory)."""
+async def _receive(app: Openlytics, request: Request, directory: Path | None = None) -> tuple[Path, str]:
+    """Stream the body into a temporary file under the data directory (never whole in memory): in
+    `directory`, or a private one for bodies used only by this request."""
     content_type = (request.headers.get("content-type") or "text/csv").split(";")[0].strip().lower()
     kind = _FILE_KINDS.get(content_type)
     if kind is None:
         raise InvalidInputError("Content-Type", f"one of {', '.join(sorted(_FILE_KINDS))}")
     if kind == "csv" and request.headers.get("content-encoding", "").lower() == "gzip":
         kind = "csv.gz"
-    directory = app.settings.data_dir.resolve() / "tmp" / "loads"
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory is None:
+        directory = app.settings.data_dir.resolve() / "tmp" / "loads"
+        directory.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=directory, suffix="." + kind)
     path = Path(name)
     try:
@@ -363,18 +348,6 @@ async def _receive(app: Openlytics, request: Request) -> tuple[Path, str]:
     return path, kind
 
 
-def _file_source(path: Path, kind: str, separator: str) -> LoadSource:
-    if kind in ("csv", "csv.gz"):
-        return LoadSource.from_csv(path, separator=separator, gzip=kind == "csv.gz")
-    if kind == "parquet":
-        return LoadSource.from_parquet(path)
-    try:
-        reader = ipc.open_stream(pa.memory_map(str(path)))
-    except (pa.ArrowException, OSError) as exc:
-        raise InvalidInputError("body", f"not an Arrow IPC stream: {exc}") from None
-    return LoadSource.from_arrow(reader)
-
-
 def _is_json(request: Request) -> bool:
     content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip()
     return content_type.lower() in ("application/json", "text/json") or content_type.endswith("+json")
@@ -384,7 +357,7 @@ def _rows_file_source(path: Path, kind: str, separator: str) -> LoadSource:
     """A file body appended or upserted as rows: read as an Arrow stream, values coerced to the
     dataset's types batch by batch (the row numbers of errors count data rows from 0)."""
     if kind == "arrow":
-        return _file_source(path, kind, separator)
+        return dataset_loads.file_source(path, kind, separator)
     if kind == "parquet":
         try:
             parquet = pq.ParquetFile(path)
@@ -410,11 +383,17 @@ def _rows_file_source(path: Path, kind: str, separator: str) -> LoadSource:
     return LoadSource.from_arrow(reader)
 
 
-async def _run(
-    app: Openlytics, principal: Principal, load: Any, run_async: bool
+async def _load(
+    app: Openlytics, principal: Principal, path: Path, arguments: dict[str, Any], run_async: bool
 ) -> dict[str, Any] | JSONResponse:
-    if run_async:
-        task = app.tasks.submit(principal, "dataset_load", load)
-        return JSONResponse({"task": dser.task(task)}, status_code=202)
-    result: dict[str, Any] = await run_in_threadpool(load)
-    return result
+    """Load the received file now, or as a background task (here or on a worker, queue `loads`);
+    either way `dataset_loads.load_file` does it and deletes the file."""
+    if not run_async:
+        result: dict[str, Any] = await run_in_threadpool(dataset_loads.load_file, app, principal, arguments)
+        return result
+    try:
+        task = await run_in_threadpool(app.tasks.submit, principal, dataset_loads.DATASET_LOAD, arguments)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return JSONResponse({"task": dser.task(task)}, status_code=202)

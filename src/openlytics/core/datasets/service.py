@@ -37,7 +37,7 @@ from openlytics.core.pagination import Page, paginate
 from openlytics.core.principal import Action, Principal
 from openlytics.core.secrets import SecretBox, token_hash
 from openlytics.core.sources import DataSourceService
-from openlytics.engines.base import Statement, WarehouseTables
+from openlytics.engines.base import LoadMarks, Statement, WarehouseTables
 from openlytics.store.db import Database
 from openlytics.store.models import Dataset, DatasetVersion, DataSource, Query
 from openlytics.store.types import utcnow
@@ -227,11 +227,19 @@ class DatasetService:
                 tables.drop_tables(tables.table_names(TableWriter.prefix_of(dataset.id)))
 
     # ----- writes ------------------------------------------------------------------------------
-    def append(self, principal: Principal, dataset_id: int, source: LoadSource) -> WriteResult:
-        """Add rows; the first rows of an empty dataset define its schema."""
+    def append(
+        self, principal: Principal, dataset_id: int, source: LoadSource, *, marks: LoadMarks | None = None
+    ) -> WriteResult:
+        """Add rows; the first rows of an empty dataset define its schema. `marks`: recorded in the
+        warehouse with the rows, in their transaction (see `WarehouseTables.insert_rows`)."""
         _require(principal, Action.PUSH_ROWS, f"dataset {dataset_id}")
         with self._write(principal, dataset_id) as writer:
-            return writer.append(source)
+            return writer.append(source, marks)
+
+    def marked(self, principal: Principal, marks: LoadMarks) -> set[str]:
+        """Which of `marks.names` appends recorded for `marks.target` in the organization's warehouse."""
+        _require(principal, Action.PUSH_ROWS, "load marks")
+        return self._tables(principal).marked(marks)
 
     def upsert(
         self, principal: Principal, dataset_id: int, source: LoadSource, key: Sequence[str]
@@ -474,7 +482,7 @@ class DatasetService:
 
     def _get(self, s: Session, principal: Principal, ref: int | str, mode: str = "READ_ONLY") -> Dataset:
         dataset: Dataset | None
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdecimal()):
             dataset = s.get(Dataset, int(ref))
         else:
             try:

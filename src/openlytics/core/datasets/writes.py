@@ -28,7 +28,7 @@ from openlytics.core.errors import (
     QueryFailedError,
 )
 from openlytics.core.principal import Principal
-from openlytics.engines.base import CsvOptions, Statement, WarehouseTables
+from openlytics.engines.base import CsvOptions, LoadMarks, Statement, WarehouseTables
 from openlytics.store.db import Database
 from openlytics.store.models import Dataset, DatasetVersion, DataSource
 
@@ -156,8 +156,10 @@ class TableWriter:
         return WriteResult(dataset, inserted=inserted)
 
     # ----- changes to the current table ------------------------------------------------------------
-    def append(self, source: LoadSource) -> WriteResult:
-        """Insert rows; an empty dataset gets its schema from them (a new version)."""
+    def append(self, source: LoadSource, marks: LoadMarks | None = None) -> WriteResult:
+        """Insert rows; an empty dataset gets its schema from them (a new version). `marks` are
+        recorded with rows inserted into an existing table (`WarehouseTables.insert_rows`); a
+        dataset without a table gets none (the pipeline creates its tables before loading)."""
         if self.schema is None or self.dataset.table_name is None:
             table = self.new_table_name()
             with self._new_table(table):
@@ -166,7 +168,9 @@ class TableWriter:
                 return self.commit_version(table, schema, rows, "append", inserted=rows)
         table_name = self.dataset.table_name
         conforming = self._conforming(source, self.schema)
-        inserted = self._guarded(conforming, lambda: self.tables.insert_rows(table_name, conforming.reader()))
+        inserted = self._guarded(
+            conforming, lambda: self.tables.insert_rows(table_name, conforming.reader(), marks=marks)
+        )
         return WriteResult(self._after_change(), inserted=inserted)
 
     def upsert(self, source: LoadSource, key: list[str]) -> WriteResult:

@@ -11,7 +11,10 @@ For each event (docs/pipeline.md, "The path of an event" and "Engine"):
    created by this batch, else NO_MAPPING; mapped -> `mapping.map_events` (TYPE_MISMATCH,
    UNMAPPED_FIELDS in STRICT); no mapped column -> NO_MAPPED_FIELDS;
 5. the sink creates the table or adds the missing mapped columns and loads the rows (all or none):
-   VALID, or LOAD_ERROR for every row of that table;
+   VALID, or LOAD_ERROR for every row of that table. Exactly once: a sink that can (`MarkedSink`:
+   the warehouse) records `<spool file>:<event type>` marks in the load's own transaction, and
+   rows of files already marked for that table are not loaded again — a batch that comes back
+   after its process died between a load and the ack (docs/scale-out.md) loads only the rest;
 6. restreamed statuses go to the restream queue with the event as it entered; then samples,
    status counts, minute metrics and one notification per (event type, failing status).
 """
@@ -24,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 from sqlalchemy import select
@@ -72,6 +75,15 @@ class TableSink(Protocol):
     def load(self, schema: str | None, table: str, data: pa.Table) -> int: ...
 
 
+@runtime_checkable
+class MarkedSink(TableSink, Protocol):
+    """A sink that records marks with a load, atomically (exactly-once loads of spool files)."""
+
+    def loaded_marks(self, schema: str | None, table: str, names: Sequence[str]) -> set[str]: ...
+
+    def load_marked(self, schema: str | None, table: str, data: pa.Table, names: Sequence[str]) -> int: ...
+
+
 # (organization, events, the same events as lines of JSON) -> one outcome per event, in order
 Transform = Callable[[int, list[dict[str, Any]], list[bytes]], Sequence[TransformOutcome]]
 
@@ -102,6 +114,7 @@ class _Event:
     error: str | None = None
     input_id: int | None = None
     received: Any = None  # `_metadata.received_at` as it entered
+    file: str | None = None  # the spool file it came from
 
     @classmethod
     def entered(cls, original: Any, raw: bytes) -> _Event:
@@ -165,7 +178,11 @@ class PipelineProcessor:
         worker may prepare a batch while the one before it of the same organization completes.
         """
         try:
-            return self.prepare_events(batch.org_id, batch.events, batch.lines or None)
+            prepared = self.prepare_events(batch.org_id, batch.events, batch.lines or None)
+            if sum(batch.file_events) == len(prepared.items):
+                for item, name in zip(prepared.items, batch.file_of_events(), strict=True):
+                    item.file = name
+            return prepared
         except BaseException:
             self.spool.release(batch)
             raise
@@ -294,7 +311,7 @@ class PipelineProcessor:
                 known = {c.lower() for c in present}
                 if missing := [c for c in columns if c[0].lower() not in known]:
                     sink.add_columns(schema, table, missing)
-            sink.load(schema, table, rows.table)
+            self._load(sink, schema, table, name, loading, rows.table)
         except Exception as exc:  # noqa: BLE001 - any failure of the output restreams the rows
             log.warning("pipeline load of %s.%s failed: %s", schema, table, exc)
             _set(loading, "LOAD_ERROR", f"{type(exc).__name__}: {exc}")
@@ -311,6 +328,30 @@ class PipelineProcessor:
                 start = parsed[stamp] = received_at(item.original)
             if start is not None:
                 latencies.append(max(0.0, (committed - start).total_seconds() * 1000))
+
+    @staticmethod
+    def _load(
+        sink: TableSink,
+        schema: str | None,
+        table: str,
+        event_type: str,
+        loading: list[_Event],
+        data: pa.Table,
+    ) -> None:
+        """Load the rows (`data[i]` is `loading[i]`'s), exactly once per spool file where the sink
+        records marks: rows of files already marked for this event type are skipped."""
+        files = sorted({item.file for item in loading if item.file is not None})
+        if not isinstance(sink, MarkedSink) or not files or any(item.file is None for item in loading):
+            sink.load(schema, table, data)  # at least once (docs/scale-out.md)
+            return
+        marks = {name: f"{name}:{event_type}" for name in files}
+        recorded = sink.loaded_marks(schema, table, list(marks.values()))
+        done = {name for name in files if marks[name] in recorded}
+        if done:
+            log.warning("pipeline: %d spool files already loaded into %s: skipped", len(done), table)
+            data = data.filter(pa.array([item.file not in done for item in loading]))
+        if data.num_rows:
+            sink.load_marked(schema, table, data, [marks[name] for name in files if name not in done])
 
     def _record(
         self, org_id: int, items: list[_Event], outcome: BatchOutcome, latencies: list[float]

@@ -36,7 +36,7 @@ from openlytics.core.errors import (
     SourceUnavailableError,
 )
 from openlytics.core.principal import Principal
-from openlytics.engines.base import quote_identifier
+from openlytics.engines.base import LoadMarks, quote_identifier
 
 WAREHOUSE_SCHEMA = "public"
 
@@ -139,6 +139,20 @@ class WarehouseSink(Sink):
         """Append the rows to the dataset (one engine transaction)."""
         dataset = self._dataset(schema, table)
         return self.datasets.append(self.principal, dataset.id, LoadSource.from_arrow(data)).inserted
+
+    def loaded_marks(self, schema: str | None, table: str, names: Sequence[str]) -> set[str]:
+        """Which of `names` a `load_marked` into this table recorded."""
+        dataset = self._dataset(schema, table)
+        return self.datasets.marked(self.principal, LoadMarks(_marks_target(dataset), tuple(names)))
+
+    def load_marked(self, schema: str | None, table: str, data: pa.Table, names: Sequence[str]) -> int:
+        """`load`, recording `names` in the warehouse in the same transaction as the rows: a name
+        already recorded fails the load (nothing inserted)."""
+        dataset = self._dataset(schema, table)
+        marks = LoadMarks(_marks_target(dataset), tuple(names))
+        return self.datasets.append(
+            self.principal, dataset.id, LoadSource.from_arrow(data), marks=marks
+        ).inserted
 
     def primary_key(self, schema: str | None, table: str) -> list[str]:
         """The dataset's primary key."""
@@ -359,6 +373,10 @@ def _postgres_type(kind: str) -> str:
     if kind not in POSTGRES_TYPES:
         raise InvalidInputError("columns", f"unknown type {kind!r}")
     return POSTGRES_TYPES[kind]
+
+
+def _marks_target(dataset: Any) -> str:
+    return f"dataset:{dataset.id}"
 
 
 def _warehouse_schema(schema: str | None) -> None:

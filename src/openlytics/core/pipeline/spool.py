@@ -11,9 +11,16 @@ Layout under `root`::
 either wholly there or not). The event count is part of the file name, so `pending` lists a
 directory and reads no file. `claim` renames the oldest files (in name order, i.e. append order)
 into a batch directory; `ack` deletes it, `release` renames its files back with their old names
-(so order is kept). `recover` (at start, in any number of processes) releases the claimed batches of
-processes that are gone: on this host those whose process no longer exists, on other hosts (a shared
-spool directory) those untouched for `STALE_CLAIM_SECONDS`; never a batch a live process is working on.
+(so order is kept). `recover` (at start and then periodically, in any number of processes) releases
+the claimed batches of processes that are gone: on this host those whose process no longer exists;
+otherwise those the caller's `is_gone(host, pid, seconds since the claim)` says are gone (the
+application asks the workers' heartbeats), or without one, on other hosts (a shared spool
+directory), those untouched for `STALE_CLAIM_SECONDS`; never a batch a live process is working on.
+The spool knows nothing of databases: whoever knows who is alive passes the predicate.
+
+Each file name is unique and a file is never split: a batch records how many of its events came
+from each file (`SpooledBatch.file_events`), so progress can be recorded per file and survives a
+release and a new claim that groups files differently.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +68,8 @@ SUFFIX = ".jsonl"
 class SpooledBatch:
     """Events claimed from one organization's spool, to be acked (done) or released (retry).
 
-    `lines` holds each event as it is stored (one line of JSON, no newline), beside `events`.
+    `lines` holds each event as it is stored (one line of JSON, no newline), beside `events`;
+    `file_events[i]` is how many of the events (in order) came from `files[i]`.
     """
 
     org_id: int
@@ -69,6 +77,15 @@ class SpooledBatch:
     events: list[Any]
     files: list[str] = field(default_factory=list)
     lines: list[bytes] = field(default_factory=list)
+    file_events: list[int] = field(default_factory=list)
+
+    def file_of_events(self) -> list[str]:
+        """The spool file of each event, in order."""
+        return [name for name, n in zip(self.files, self.file_events, strict=True) for _ in range(n)]
+
+
+# (host, pid, seconds since the claim) -> whether the process that claimed a batch is gone
+ClaimerGone = Callable[[str, int, float], bool]
 
 
 def _count_of(name: str) -> int:
@@ -137,10 +154,15 @@ class IncomingSpool:
             shutil.rmtree(target, ignore_errors=True)
             return None
         lines: list[bytes] = []
+        file_events: list[int] = []
         for name in taken:
-            lines.extend(_read_lines(target / name))
+            read = _read_lines(target / name)
+            lines.extend(read)
+            file_events.append(len(read))
         events = [loads(line) for line in lines]
-        return SpooledBatch(org_id=org_id, batch_id=batch_id, events=events, files=taken, lines=lines)
+        return SpooledBatch(
+            org_id=org_id, batch_id=batch_id, events=events, files=taken, lines=lines, file_events=file_events
+        )
 
     def ack(self, batch: SpooledBatch) -> None:
         """The batch is done: forget its files."""
@@ -159,20 +181,32 @@ class IncomingSpool:
         shutil.rmtree(claimed, ignore_errors=True)
         return moved
 
-    def recover(self) -> int:
+    def recover(self, is_gone: ClaimerGone | None = None, *, keep_own: bool = False) -> int:
         """Release the batches of processes that are gone, drop their half-written files; events
-        released. Safe while other processes work on the same spool."""
+        released. Safe while other processes work on the same spool.
+
+        `is_gone`: who decides about claimers other than dead processes of this host (module
+        docstring). `keep_own`: this process's own claims are in flight (a periodic pass), not
+        leftovers of an earlier process that had its pid (a pass at start)."""
         released = 0
         for org_id in self._orgs():
             for claimed in sorted((self.root / str(org_id) / "claimed").glob("*")):
-                if claimed.is_dir() and not _claimer_alive(claimed):
+                if claimed.is_dir() and not _claimer_alive(claimed, is_gone, keep_own):
                     released += self._release_dir(claimed, org_id)
             for tmp in (self.root / str(org_id) / "tmp").glob("*"):
                 if not _writer_alive(tmp):
                     tmp.unlink(missing_ok=True)
         if released:
-            log.warning("pipeline spool: %d claimed events released after a restart", released)
+            log.warning("pipeline spool: %d claimed events of processes that are gone released", released)
         return released
+
+    def claimed_by_others(self, org_id: int) -> bool:
+        """Whether batches of the organization are claimed by another process (alive or not)."""
+        claimed = self.root / str(int(org_id)) / "claimed"
+        try:
+            return any(not name.startswith(_own_prefix()) for name in os.listdir(claimed))
+        except FileNotFoundError:
+            return False
 
     def pending(self, org_id: int) -> int:
         """Events waiting in the incoming queue (not counting batches being processed)."""
@@ -210,9 +244,27 @@ STALE_CLAIM_SECONDS = 15 * 60
 _HOST = socket.gethostname().replace("~", "-")
 
 
-def _claimer_alive(claimed: Path) -> bool:
+def _own_prefix() -> str:
+    return f"{_HOST}~{os.getpid()}~"
+
+
+def _claimer_alive(claimed: Path, is_gone: ClaimerGone | None, keep_own: bool) -> bool:
     """Whether the process that claimed this batch may still be working on it."""
-    return _owner_alive(claimed.name, claimed)
+    parts = claimed.name.split("~", 2)
+    if is_gone is None or len(parts) != 3 or not parts[1].isdigit():
+        if keep_own and claimed.name.startswith(_own_prefix()):
+            return True
+        return _owner_alive(claimed.name, claimed)
+    host, pid = parts[0], int(parts[1])
+    if host == _HOST and pid == os.getpid():
+        return keep_own
+    if host == _HOST and not _pid_exists(pid):
+        return False
+    try:
+        age = time.time() - claimed.stat().st_mtime
+    except FileNotFoundError:
+        return True  # released or acked meanwhile
+    return not is_gone(host, pid, age)
 
 
 def _writer_alive(tmp: Path) -> bool:
@@ -232,6 +284,10 @@ def _owner_alive(name: str, path: Path) -> bool:
             return True  # released or acked meanwhile
     if pid == os.getpid():
         return False  # this process is (re)starting: nothing of its own is in flight
+    return _pid_exists(pid)
+
+
+def _pid_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

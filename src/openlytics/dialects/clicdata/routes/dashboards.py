@@ -15,7 +15,6 @@ from openlytics.core.principal import Principal
 from openlytics.dialects.clicdata import wire
 from openlytics.dialects.clicdata.auth import Caller, app_of
 from openlytics.dialects.clicdata.routes.common import flag
-from openlytics.render.image import dashboard_png
 
 router = APIRouter()
 FORMATS = ("base64", "image")
@@ -74,4 +73,4 @@ def _image(
 
 
 def _png(app: Openlytics, caller: Principal, dashboard_id: int, *, thumbnail: bool) -> bytes:
-    return dashboard_png(app.dashboard_views.view(caller, dashboard_id), thumbnail=thumbnail)
+    return app.renders.png(caller, dashboard_id, thumbnail=thumbnail)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,16 +12,13 @@ from openlytics.core.datasets.load_sources import LoadSource
 from openlytics.core.errors import IncompatibleValueError, InvalidInputError
 from openlytics.core.pagination import all_pages
 from openlytics.core.principal import Action, Principal
-from openlytics.dialects.serenytics import wire
+from openlytics.dialects.serenytics import background, wire
 from openlytics.dialects.serenytics.auth import Caller, app_of
 from openlytics.dialects.serenytics.errors import functional_error
 from openlytics.dialects.serenytics.routes.common import Body, restless_filter, restless_list
-from openlytics.runtime.conversions import pickle_to_parquet
 from openlytics.store.models import Dataset
 
 router = APIRouter()
-
-PICKLE_SUFFIX = ".pd025_pickle"
 
 
 @router.get("/data_source")
@@ -86,17 +79,8 @@ def reload_from_file(uuid: str, request: Request, caller: Caller) -> dict[str, A
     app = app_of(request)
     dataset = app.datasets.get(caller, uuid)
     upload = app.uploads.latest_for_dataset(caller, dataset.id)
-    path = app.uploads.path_of(upload)
-
-    def work() -> dict[str, Any]:
-        source, cleanup = _file_source(app, dataset, path)
-        try:
-            result = app.datasets.reload(caller, dataset.id, source, force_types=_force_types(dataset))
-        finally:
-            cleanup()
-        return {"nb_rows": result.row_count}
-
-    task = app.tasks.submit(caller, "dataset_reload", work, wait=app.settings.max_wait_seconds)
+    arguments = {"dataset_id": dataset.id, "upload_path": upload.path}
+    task = app.tasks.submit(caller, background.DATASET_RELOAD, arguments, wait=app.settings.max_wait_seconds)
     return {"status": "ok", "task_id": str(task.uuid)}
 
 
@@ -108,17 +92,9 @@ def update_from_file(uuid: str, request: Request, caller: Caller, body: Body) ->
     key = body.get("primary_key")
     if not isinstance(key, str) or not key:
         raise InvalidInputError("primary_key", "a column name")
-    path = app.uploads.path_of(app.uploads.latest_for_dataset(caller, dataset.id))
-
-    def work() -> dict[str, Any]:
-        source, cleanup = _file_source(app, dataset, path)
-        try:
-            result = app.datasets.update_from(caller, dataset.id, source, [key])
-        finally:
-            cleanup()
-        return {"nb_rows": result.row_count}
-
-    task = app.tasks.submit(caller, "dataset_update", work, wait=app.settings.max_wait_seconds)
+    upload = app.uploads.latest_for_dataset(caller, dataset.id)
+    arguments = {"dataset_id": dataset.id, "upload_path": upload.path, "primary_key": key}
+    task = app.tasks.submit(caller, background.DATASET_UPDATE, arguments, wait=app.settings.max_wait_seconds)
     return {"status": "ok", "task_id": str(task.uuid)}
 
 
@@ -201,44 +177,6 @@ def _incompatible(exc: IncompatibleValueError) -> str:
         f'invalid data "{exc.value}" was pushed and is incompatible with current table column types '
         f"(column {exc.column}, row {exc.row}, expected {exc.expected_type})"
     )
-
-
-def _file_source(app: Openlytics, dataset: Dataset, path: Path) -> tuple[Any, Any]:
-    """The uploaded file as a load source, by the suffix of the name the client gave it."""
-    original = str((dataset.options or {}).get(wire.ORIGINAL_FILE_KEY) or "")
-    config = (dataset.options or {}).get(wire.DATASET_CONFIG_KEY) or {}
-    if original.endswith(PICKLE_SUFFIX):
-        # Never unpickled here: converted to Parquet inside the sandbox first.
-        workdir = Path(tempfile.mkdtemp(dir=app.uploads.directory))
-        parquet = workdir / "data.parquet"
-
-        def cleanup() -> None:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-        try:
-            pickle_to_parquet(path, parquet, sandbox=app.sandbox)
-        except BaseException:
-            cleanup()
-            raise
-        return LoadSource.from_parquet(parquet), cleanup
-    if original.endswith(".csv.gz") or original.endswith(".csv"):
-        separator = config.get("separator") or ","
-        return LoadSource.from_csv(path, separator=separator, gzip=original.endswith(".gz")), lambda: None
-    raise InvalidInputError("originalFileName", "a .csv, .csv.gz or .pd025_pickle file")
-
-
-def _force_types(dataset: Dataset) -> dict[str, str] | None:
-    config = (dataset.options or {}).get(wire.DATASET_CONFIG_KEY) or {}
-    raw = config.get("advanced_options")
-    if not raw:
-        return None
-    try:
-        forced = (json.loads(raw) if isinstance(raw, str) else raw).get("force_types")
-    except (ValueError, AttributeError):
-        raise InvalidInputError("advanced_options", "a JSON object with force_types") from None
-    if not forced:
-        return None
-    return {column: wire.FORCED_TYPES.get(kind, kind) for column, kind in forced.items()}
 
 
 def _config(app: Openlytics, caller: Principal, dataset: Dataset) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Liveboard PDF export: V1 `export/pinboard/pdf` and V2 `report/liveboard`.
 
 The liveboard is found among those the caller sees (404 in the dialect's shape otherwise; the V1
-client never checks the status, see Q7) and drawn by the core renderer's `dashboard_document`.
+client never checks the status, see Q7) and drawn by the dashboard renderer (`app.renders`: in
+this process, or on a worker consuming the renders queue).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from openlytics.dialects.thoughtspot.capabilities import V1, V2
 from openlytics.dialects.thoughtspot.forms import flag
 from openlytics.dialects.thoughtspot.routes.catalog import Catalog
 from openlytics.dialects.thoughtspot.routes.common import Body
-from openlytics.render.document import DocumentOptions, dashboard_document
+from openlytics.render.document import DocumentOptions
 
 router = APIRouter()
 PDF = "application/pdf"
@@ -84,14 +85,15 @@ def _document(
         raise InvalidInputError("id", "required: a liveboard's GUID")
     app = app_of(request)
     item = Catalog(app, caller).find(meta.LIVEBOARD, [guid])[0]
-    view = app.dashboard_views.view(caller, item.id)
     if chosen:
-        on_board = {w.key for w in view.widgets if w.key}
+        # The keys the drawing gives its visualizations (render.model.WidgetView.key).
+        detail = app.dashboards.get(caller, item.id)
+        on_board = {str(p.visualization.uuid) for p in detail.widgets if p.visualization and p.query}
         for identifier in chosen:
             if identifier not in on_board:
                 raise InvalidInputError(field, f"{identifier!r} is not a visualization of this liveboard")
         options = replace(options, visualizations=frozenset(chosen))
-    return dashboard_document(view, options)
+    return app.renders.document(caller, item.id, options)
 
 
 def _identifiers(value: Any, field: str) -> list[str] | None:
