@@ -522,5 +522,6 @@ class Openlytics:
         self.alerts.close()
         self.pipeline_outputs.close()
         self.tasks.close()
+        self.renders.close()
         self.engines.close_all()
         self.db.dispose()
