@@ -6,11 +6,17 @@ Every test that uses `server` runs twice: once with SQLite metadata, once with P
 configures: `duckdb` (default, the embedded file) or `postgresql` (a fresh database on the local
 PostgreSQL server per server, see docs/scale-out.md). Tests marked `duckdb_warehouse` are skipped on
 the PostgreSQL warehouse.
+
+`OPENLYTICS_TEST_MODE` chooses what `server` is: `embedded` (default: a `LiveServer` in this process
+per metadata backend) or `distributed` (`tests/distributed_server.py`: `openlytics serve --workers 2`
+and two `openlytics worker` subprocesses on PostgreSQL metadata and warehouse and a Redis broker;
+docs/scale-out.md). Tests marked `embedded_only` are skipped in the distributed mode.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,19 +34,34 @@ POSTGRES_URL = os.environ.get(
     "OPENLYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 MARIADB_URL = os.environ.get("OPENLYTICS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
-METADATA_BACKENDS = os.environ.get("OPENLYTICS_TEST_METADATA", "sqlite,postgresql").split(",")
-WAREHOUSE = os.environ.get("OPENLYTICS_TEST_WAREHOUSE", "duckdb")
+MODE = os.environ.get("OPENLYTICS_TEST_MODE", "embedded")
+if MODE not in ("embedded", "distributed"):
+    raise pytest.UsageError(f"OPENLYTICS_TEST_MODE={MODE!r}: expected embedded or distributed")
+DISTRIBUTED = MODE == "distributed"
+METADATA_BACKENDS = (
+    ["postgresql"]
+    if DISTRIBUTED
+    else os.environ.get("OPENLYTICS_TEST_METADATA", "sqlite,postgresql").split(",")
+)
+WAREHOUSE = os.environ.get("OPENLYTICS_TEST_WAREHOUSE", "postgresql" if DISTRIBUTED else "duckdb")
 if WAREHOUSE not in ("duckdb", "postgresql"):
     raise pytest.UsageError(f"OPENLYTICS_TEST_WAREHOUSE={WAREHOUSE!r}: expected duckdb or postgresql")
+if DISTRIBUTED and WAREHOUSE != "postgresql":
+    raise pytest.UsageError("OPENLYTICS_TEST_MODE=distributed needs the PostgreSQL warehouse")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if WAREHOUSE != "postgresql":
-        return
-    skip = pytest.mark.skip(reason="DuckDB SQL: the warehouse under test is PostgreSQL")
+    skips = []
+    if WAREHOUSE == "postgresql":
+        skips.append(("duckdb_warehouse", "DuckDB SQL: the warehouse under test is PostgreSQL"))
+    if DISTRIBUTED:
+        skips.append(("embedded_only", "needs the in-process server: the mode under test is distributed"))
     for item in items:
-        if item.get_closest_marker("duckdb_warehouse"):
-            item.add_marker(skip)
+        for marker, reason in skips:
+            if found := item.get_closest_marker(marker):
+                item.add_marker(
+                    pytest.mark.skip(reason=f"{reason} ({found.args[0]})" if found.args else reason)
+                )
 
 
 @dataclass
@@ -196,10 +217,14 @@ def make_settings(
 
 @pytest.fixture(scope="session", params=METADATA_BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A live server on a random port, one per metadata backend."""
-    data_dir = tmp_path_factory.mktemp(f"server-{request.param}") / "data"
-    settings, databases = make_settings(data_dir, request.param)
+    """A live server on a random port, one per metadata backend; in the distributed mode a
+    `DistributedServer` (it has what tests use of a `LiveServer`: url, admin_key, settings, core)."""
+    root = tmp_path_factory.mktemp(f"server-{request.param}")
+    settings, databases = make_settings(root / "data", request.param)
     try:
+        if DISTRIBUTED:
+            yield from _distributed_server(root, settings)
+            return
         live = LiveServer(settings).start()
         try:
             yield live
@@ -207,6 +232,34 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             live.stop()
     finally:
         databases.drop()
+
+
+def _distributed_server(root: Path, settings: Settings) -> Iterator[LiveServer]:
+    # Imported here: the cluster module imports this one.
+    from tests.distributed_server import DistributedServer
+    from tests.runtime.celery_cluster import redis_database
+
+    with redis_database(claim_seconds=4 * 3600) as broker_url:  # a whole session
+        distributed = DistributedServer(root, settings, broker_url).start()
+        try:
+            yield distributed  # type: ignore[misc]  # duck-typed: the attributes tests use
+        finally:
+            distributed.stop()
+
+
+def drain_pipeline(server: LiveServer, org_id: int, timeout: float = 60.0) -> None:
+    """Wait until the pipeline processed every event of the organization it was sent: the embedded
+    server's own worker drains; in the distributed mode the shared spool (in the data directory)
+    has nothing waiting nor claimed, whichever process took the batches."""
+    if not DISTRIBUTED:
+        server.core.pipeline_worker.drain(org_id, timeout)
+        return
+    spool = server.core.pipeline_spool
+    deadline = time.monotonic() + timeout
+    while spool.pending(org_id) or spool.in_flight(org_id):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the pipeline of organization {org_id} did not drain in {timeout} s")
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from openlytics.store.models import ActivityEvent
 from openlytics.store.types import utcnow
 from openlytics.testing import LiveServer
-from tests.conftest import Org, make_settings
+from tests.conftest import DISTRIBUTED, Org, make_settings
 
 
 def usage(client: httpx.Client) -> dict[str, Any]:
@@ -34,6 +35,47 @@ def dashboard_activity(client: httpx.Client) -> dict[int, dict[str, Any]]:
     response = client.get("/api/v1/account/activity/dashboards")
     assert response.status_code == 200, response.text
     return {entry["dashboard_id"]: entry for entry in response.json()["results"]}
+
+
+def stored_api_calls(server: LiveServer, org_id: int) -> int:
+    """The organization's API calls written to the store (the embedded server's buffer flushed)."""
+    return stored_events(server, org_id, kind="api_call")
+
+
+def stored_events(server: LiveServer, org_id: int | None, kind: str | None = None) -> int:
+    """Activity events written to the store: of one organization (None: all), of one kind (None: all)."""
+    server.core.activity.flush()
+    query = sa.select(sa.func.count()).select_from(ActivityEvent)
+    if org_id is not None:
+        query = query.where(ActivityEvent.org_id == org_id)
+    if kind is not None:
+        query = query.where(ActivityEvent.kind == kind)
+    with server.core.db.session() as s:
+        return int(s.scalar(query) or 0)
+
+
+def wait_until_stored(server: LiveServer, org_id: int, calls: int) -> None:
+    """Every API process writes the calls it noted within a second (the distributed mode has two):
+    wait until the store holds `calls` of the organization's, so a report counts them all."""
+    deadline = time.monotonic() + 30
+    while (stored := stored_api_calls(server, org_id)) < calls:
+        assert time.monotonic() < deadline, f"{stored} of {calls} API calls stored"
+        time.sleep(0.1)
+
+
+def settle_stored(server: LiveServer, org_id: int | None) -> None:
+    """Wait until the activity noted so far is all stored, so the next report counts each event: the
+    embedded server flushes; in the distributed mode, until the stored count of the organization
+    (None: of all) holds for longer than the processes' write interval (one second)."""
+    if not DISTRIBUTED:
+        server.core.activity.flush()
+        return
+    count = stored_events(server, org_id)
+    while True:
+        time.sleep(2.0)
+        if (now := stored_events(server, org_id)) == count:
+            return
+        count = now
 
 
 def channels(server: LiveServer, org_id: int, user_id: int) -> set[str | None]:
@@ -80,14 +122,17 @@ def test_usage_describes_the_account_and_the_current_month(new_org: Org) -> None
     assert start.endswith("-01T00:00:00Z") and end.endswith("-01T00:00:00Z") and start < end
 
 
-def test_api_calls_are_counted_for_the_org_and_the_user(new_org: Org) -> None:
+def test_api_calls_are_counted_for_the_org_and_the_user(server: LiveServer, new_org: Org) -> None:
+    settle_stored(server, new_org.id)
     before = usage(new_org.editor)["usage"]["api_calls"]
     calls = 7
     for _ in range(calls):
         assert new_org.editor.get("/api/v1/queries").status_code == 200
+    settle_stored(server, new_org.id)
     after = usage(new_org.editor)["usage"]["api_calls"]
     assert after >= before + calls
     assert after == before + calls + 1  # the first usage call counts too
+    settle_stored(server, new_org.id)
     editor = user_activity(new_org)[new_org.editor_user_id]
     assert editor["api_calls"] >= calls + 2
     assert editor["last_seen"] is not None and editor["email"].startswith("editor@")
@@ -95,31 +140,37 @@ def test_api_calls_are_counted_for_the_org_and_the_user(new_org: Org) -> None:
 
 def test_dialect_calls_count_under_the_dialect_name(server: LiveServer, new_org: Org) -> None:
     key = new_org.keys["editor"]
+    settle_stored(server, new_org.id)
     before = usage(new_org.editor)["usage"]["api_calls"]
     tonalytica = httpx.get(
         f"{server.url}/tonalytica/api/dashboards", headers={"Authorization": f"Key {key}"}, timeout=30
     )
     serenytics = httpx.get(f"{server.url}/serenytics/api/script", headers={"X-Api-Key": key}, timeout=30)
     assert tonalytica.status_code == 200 and serenytics.status_code == 200
+    wait_until_stored(server, new_org.id, before + 3)  # the first usage call and the two dialect calls
     assert usage(new_org.editor)["usage"]["api_calls"] == before + 3
     assert channels(server, new_org.id, new_org.editor_user_id) == {"native", "tonalytica", "serenytics"}
 
 
 def test_unauthenticated_requests_are_not_counted(server: LiveServer, new_org: Org) -> None:
+    settle_stored(server, new_org.id)
     before = usage(new_org.admin)["usage"]["api_calls"]
     assert httpx.get(f"{server.url}/api/v1/queries", timeout=30).status_code == 401
     assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    settle_stored(server, new_org.id)
     assert usage(new_org.admin)["usage"]["api_calls"] == before + 1
 
 
-def test_a_saved_query_run_counts_and_a_cached_answer_does_not(new_org: Org) -> None:
+def test_a_saved_query_run_counts_and_a_cached_answer_does_not(server: LiveServer, new_org: Org) -> None:
     query = new_org.editor.post("/api/v1/queries", json={"name": "one", "sql": "SELECT 1 AS one"}).json()
+    settle_stored(server, new_org.id)
     before = usage(new_org.editor)["usage"]
     runs_before = user_activity(new_org)[new_org.editor_user_id]["runs"]
     ran = new_org.editor.post(f"/api/v1/queries/{query['id']}/run", json={"wait": 30})
     assert ran.status_code == 200, ran.text
     cached = new_org.editor.post(f"/api/v1/queries/{query['id']}/run", json={"wait": 30, "max_age": 3600})
     assert cached.status_code == 200, cached.text
+    settle_stored(server, new_org.id)
     after = usage(new_org.editor)["usage"]
     assert after["query_runs"] == before["query_runs"] + 1
     assert after["queries"] == before["queries"] == 1
@@ -139,6 +190,7 @@ def test_dashboard_views_and_distinct_viewers(server: LiveServer, new_org: Org) 
     )
     assert via_dialect.status_code == 200, via_dialect.text
 
+    settle_stored(server, new_org.id)
     report = dashboard_activity(new_org.viewer)
     assert report[viewed["id"]]["views"] == 4 and report[viewed["id"]]["viewers"] == 3
     assert report[viewed["id"]]["last_viewed"] is not None and report[viewed["id"]]["name"] == viewed["name"]
@@ -185,13 +237,17 @@ def test_user_activity_lists_every_user_and_is_for_admins_only(new_org: Org) -> 
     assert {entry["api_calls"] for entry in later.values()} == {0}
 
 
-def test_another_organizations_activity_is_not_counted(admin: httpx.Client, new_org: Org) -> None:
+def test_another_organizations_activity_is_not_counted(
+    server: LiveServer, admin: httpx.Client, new_org: Org
+) -> None:
+    settle_stored(server, new_org.id)
     before = usage(new_org.admin)["usage"]
     for _ in range(5):
         assert admin.get("/api/v1/queries").status_code == 200
     admin.post("/api/v1/runs", json={"sql": f"SELECT {uuid.uuid4().int % 1000} AS n", "wait": 30})
     elsewhere = admin.post("/api/v1/dashboards", json={"name": f"Elsewhere {uuid.uuid4().hex[:6]}"}).json()
     admin.get(f"/api/v1/dashboards/{elsewhere['id']}")
+    settle_stored(server, None)  # every organization's: the other one's must not count here
     after = usage(new_org.admin)["usage"]
     assert after["api_calls"] == before["api_calls"] + 1
     assert (after["query_runs"], after["dashboard_views"], after["dashboards"]) == (
@@ -244,6 +300,7 @@ def test_calls_without_a_user_count_for_the_org_only(server: LiveServer, new_org
     query = new_org.editor.post("/api/v1/queries", json={"name": "keyed", "sql": "SELECT 1 AS one"}).json()
     issued = new_org.editor.post(f"/api/v1/queries/{query['id']}/api-keys", json={"name": "embed"})
     assert issued.status_code == 201, issued.text
+    settle_stored(server, new_org.id)
     before = usage(new_org.admin)["usage"]["api_calls"]
     by_user_before = sum(u["api_calls"] for u in user_activity(new_org).values())
     keyed = httpx.get(
@@ -252,6 +309,7 @@ def test_calls_without_a_user_count_for_the_org_only(server: LiveServer, new_org
         timeout=30,
     )
     assert keyed.status_code == 200, keyed.text
+    wait_until_stored(server, new_org.id, before + 3)
     # The user activity report, the key's call and this report.
     assert usage(new_org.admin)["usage"]["api_calls"] == before + 3
     by_user_after = sum(u["api_calls"] for u in user_activity(new_org).values())

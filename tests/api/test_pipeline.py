@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from openlytics.testing import LiveServer
-from tests.conftest import Org
+from tests.conftest import Org, drain_pipeline
 
 P = "/api/v1/pipeline"
 RAISES_ON_BAD = "def transform(event):\n    if event.get('bad'):\n        raise ValueError('bad event')\n    return event\n"
@@ -27,7 +27,7 @@ def settle(server: LiveServer, org: Org, expected: int) -> None:
     """Wait until `expected` events in all ended with some status (the worker drained them)."""
     deadline = time.monotonic() + 60
     while True:
-        server.core.pipeline_worker.drain(org.id, 60)
+        drain_pipeline(server, org.id)
         stats = org.viewer.get(f"{P}/samples/stats").json()["stats"]
         if sum(n for counts in stats.values() for n in counts.values()) >= expected:
             return

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.cli.conftest import Invoke
+from tests.conftest import drain_pipeline
 
 FAILS_ON_BAD = "def transform(event):\n    if event.get('bad'):\n        raise ValueError('bad event')\n    return event\n"
 
@@ -18,7 +19,7 @@ def settle(server: Any, new_org: Any, expected: int) -> None:
     deadline = time.monotonic() + 60
     headers = {"Authorization": f"Bearer {new_org.keys['viewer']}"}
     while True:
-        server.core.pipeline_worker.drain(new_org.id, 60)
+        drain_pipeline(server, new_org.id)
         stats = httpx.get(f"{server.url}/api/v1/pipeline/samples/stats", headers=headers).json()["stats"]
         if sum(n for counts in stats.values() for n in counts.values()) >= expected:
             return

@@ -17,7 +17,8 @@ from openlytics.client import (
     ResultNotLoadedError,
 )
 from tests.client.conftest import SdkOrg
-from tests.client.test_runs import MEDIUM_SQL, SLOW_SQL
+from tests.client.test_runs import MEDIUM_ROWS, MEDIUM_SQL, SLOW_SQL
+from tests.warehouse_sql import numbered
 
 
 def test_async_run_and_wait_returns_rows_arrow_and_pandas(org: SdkOrg) -> None:
@@ -37,7 +38,7 @@ def test_async_run_and_wait_returns_rows_arrow_and_pandas(org: SdkOrg) -> None:
 def test_async_rows_of_a_large_result_must_be_fetched(org: SdkOrg, tmp_path) -> None:
     async def main() -> None:
         async with AsyncClient(org.url, org.keys["editor"]) as client:
-            result = await client.run_sql("SELECT range AS i FROM range(3000)")
+            result = await client.run_sql(numbered(3000, "n AS i"))
             with pytest.raises(ResultNotLoadedError, match="fetch_rows"):
                 _ = result.rows
             rows = await result.fetch_rows()
@@ -53,7 +54,7 @@ def test_async_polling_timeouts_and_errors_match_the_sync_client(org: SdkOrg) ->
         async with AsyncClient(org.url, org.keys["editor"]) as client:
             client.max_server_wait = 0
             polled = await client.run_sql(MEDIUM_SQL)
-            assert polled.rows == [{"n": 270_000_000}]
+            assert polled.rows == [{"n": MEDIUM_ROWS}]
             with pytest.raises(QueryTimeoutError) as caught:
                 await client.run_sql(SLOW_SQL + " -- async", wait=0.3)
             assert caught.value.job_id is not None

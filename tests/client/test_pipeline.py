@@ -21,6 +21,7 @@ from openlytics.client import (
 )
 from openlytics.testing import LiveServer
 from tests.client.conftest import SdkOrg
+from tests.conftest import drain_pipeline
 
 FAILS_ON_BAD = "def transform(event):\n    if event.get('bad'):\n        raise ValueError('bad event')\n    return event\n"
 
@@ -29,7 +30,7 @@ def settle(server: LiveServer, client: Client, org_id: int, expected: int) -> No
     """Wait until `expected` events ended with some status."""
     deadline = time.monotonic() + 60
     while True:
-        server.core.pipeline_worker.drain(org_id, 60)
+        drain_pipeline(server, org_id)
         stats = client.pipeline.sample_stats()
         if sum(n for counts in stats.values() for n in counts.values()) >= expected:
             return

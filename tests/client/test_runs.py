@@ -20,14 +20,15 @@ from openlytics.client import (
     QueryTimeoutError,
 )
 from tests.client.conftest import SdkOrg
+from tests.warehouse_sql import SLOW_SQL, digits_cross_join, numbered
 
 TYPED_SQL = (
     "SELECT 1::INTEGER AS i, 2.5::DOUBLE AS f, 'x' AS s, true AS b, DATE '2024-01-02' AS d, "
     "TIMESTAMP '2024-01-02 03:04:05' AS ts, 1.25::DECIMAL(10,2) AS dec, NULL AS nothing"
 )
-SLOW_SQL = "SELECT sum(hash(a.range * b.range)) AS s FROM range(200000) a, range(200000) b"
-# Slow enough to outlast a zero server-side wait, quick enough to finish.
-MEDIUM_SQL = "SELECT count(*) AS n FROM range(3000) a, range(3000) b, range(30) c"
+# Slow enough to outlast a zero server-side wait, quick enough to finish (on either warehouse).
+MEDIUM_SQL = digits_cross_join(6, "count(*) AS n")
+MEDIUM_ROWS = 1_000_000
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -53,6 +54,7 @@ def test_a_small_query_is_one_round_trip_with_inlined_rows(org: SdkOrg) -> None:
     assert result.job.result_id == result.id
 
 
+@pytest.mark.duckdb_warehouse  # an untyped NULL is a text column on PostgreSQL
 def test_rows_come_back_as_python_types(org: SdkOrg) -> None:
     result = org.editor.run_sql(TYPED_SQL)
     assert {c.name: c.type for c in result.columns} == {
@@ -73,6 +75,7 @@ def test_rows_come_back_as_python_types(org: SdkOrg) -> None:
     assert decimal.Decimal(str(row["dec"])) == decimal.Decimal("1.25")
 
 
+@pytest.mark.duckdb_warehouse  # DuckDB's type names (DOUBLE)
 def test_to_arrow_and_to_pandas_keep_the_engine_types(org: SdkOrg) -> None:
     result = org.editor.run_sql(TYPED_SQL)
     table = result.to_arrow()
@@ -92,9 +95,7 @@ def test_to_arrow_and_to_pandas_keep_the_engine_types(org: SdkOrg) -> None:
 def test_a_large_result_is_downloaded_when_its_rows_are_read(org: SdkOrg) -> None:
     transport = CountingTransport()
     with org.client("editor", transport=transport) as client:
-        result = client.run_sql(
-            "SELECT range AS id, DATE '2024-01-01' + range::INTEGER AS day FROM range(5000)"
-        )
+        result = client.run_sql(numbered(5000, "n AS id, DATE '2024-01-01' + CAST(n AS INTEGER) AS day"))
         assert result.result.rows is None  # too many to inline
         rows = result.rows
         assert result.rows is rows  # fetched once
@@ -105,7 +106,7 @@ def test_a_large_result_is_downloaded_when_its_rows_are_read(org: SdkOrg) -> Non
 
 
 def test_results_download_to_files_in_every_format_with_progress(org: SdkOrg, tmp_path) -> None:
-    result = org.editor.run_sql("SELECT range AS id, 'name ' || range AS name FROM range(5000)")
+    result = org.editor.run_sql(numbered(5000, "n AS id, 'name ' || n AS name"))
     calls: list[tuple[int, int | None]] = []
 
     def progress(done: int, total: int | None) -> None:
@@ -133,7 +134,7 @@ def test_a_run_still_going_after_the_server_wait_is_polled_to_its_result(org: Sd
     with org.client("editor", transport=transport) as client:
         client.max_server_wait = 0  # the POST answers 202 at once; the rest is polling
         result = client.run_sql(MEDIUM_SQL)
-    assert result.rows == [{"n": 270_000_000}]
+    assert result.rows == [{"n": MEDIUM_ROWS}]
     assert transport.paths[0] == "POST /api/v1/runs"
     assert transport.paths[1].startswith("GET /api/v1/jobs/")
     assert transport.paths[-1] == f"GET /api/v1/results/{result.id}"

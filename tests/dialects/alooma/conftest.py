@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from openlytics.app import Openlytics
 from openlytics.testing import LiveServer
-from tests.conftest import Org
+from tests.conftest import Org, drain_pipeline
 
 
 @dataclass
@@ -28,7 +27,7 @@ class Alooma:
     base: str  # http://HOST:PORT/alooma
     org: Org
     slug: str
-    core: Openlytics
+    server: LiveServer
     client: Any  # alooma.Client with the org admin's key
 
     def client_for(self, key: str, *, account: str | None = None) -> Any:
@@ -53,7 +52,7 @@ class Alooma:
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until the pipeline processed every queued event of the org."""
-        self.core.pipeline_worker.drain(self.org.id, timeout)
+        drain_pipeline(self.server, self.org.id, timeout)
 
     def sql(self, statement: str) -> list[dict[str, Any]]:
         """Rows of ad-hoc SQL on the org's warehouse, through the native API."""
@@ -78,4 +77,4 @@ def al(server: LiveServer, new_org: Org) -> Iterator[Alooma]:
     base = f"{server.url}/alooma"
     slug = new_org.admin.get("/api/v1/organization").json()["slug"]
     client = alooma.Client(api_key=new_org.keys["admin"], base_url=base)
-    yield Alooma(base, new_org, slug, server.core, client)
+    yield Alooma(base, new_org, slug, server, client)
