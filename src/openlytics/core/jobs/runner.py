@@ -66,16 +66,25 @@ class JobRunner:
     def run(self, job_id: int, context: JobContext | None = None) -> None:
         """Execute a PENDING job to its end; a job that is no longer PENDING is left alone."""
         claimed = context is None
+        running = _Running()
+        with self._lock:
+            if job_id in self._running:  # a duplicate message for a job running here: nothing to do
+                return
+            # Registered before the claim: a cancel that arrives as soon as the job reads STARTED
+            # (another process polls the store and broadcasts it) finds the job and is not lost.
+            self._running[job_id] = running
         if context is None:
-            context = self._claim(job_id)
+            try:
+                context = self._claim(job_id)
+            finally:
+                if context is None:  # not ours to run (or the claim failed): forget it
+                    with self._lock:
+                        self._running.pop(job_id, None)
             if context is None:
                 self.events.notify(job_id)
                 return
         job = context.job
         job.started_at = job.started_at or utcnow()
-        running = _Running()
-        with self._lock:
-            self._running[job_id] = running
         # Registered first, so the deadline always finds the job it is to mark.
         mark = None
         if not claimed:
