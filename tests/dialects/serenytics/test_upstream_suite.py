@@ -6,6 +6,7 @@ The sdist omits `tests/data/sales*.csv`; they are recreated from the contract. I
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -24,9 +25,15 @@ SALES_V2 = "id;quarter;sales;year\n1;Q1;120;2013\n2;Q2;80;2015\n3;Q2;140;2014\n4
 
 
 def sdist_root() -> Path:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "download.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist processes download and unpack it once
+        return _sdist_root()
+
+
+def _sdist_root() -> Path:
     root = CACHE / "serenytics-2.0.1"
     if not (root / "tests").exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [
                 sys.executable,

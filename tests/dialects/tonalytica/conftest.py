@@ -6,6 +6,7 @@ runs on the modern requests of this environment (redash-toolbelt comes with the 
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import subprocess
 import sys
@@ -32,24 +33,30 @@ def load_tonalytica_client() -> Any:
         return importlib.import_module("tonalytica_client")
     except ImportError:
         pass
-    if not (CLIENT_DIR / "tonalytica_client").exists():
-        CLIENT_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--no-deps",
-                "--target",
-                str(CLIENT_DIR),
-                TONALYTICA_CLIENT,
-            ],
-            check=True,
-        )
+    CLIENT_DIR.mkdir(parents=True, exist_ok=True)
+    with (CLIENT_DIR.parent / "tonalytica.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist processes install it once, one at a time
+        if not (CLIENT_DIR / "tonalytica_client").exists():
+            _install_tonalytica_client()
     sys.path.insert(0, str(CLIENT_DIR))
     return importlib.import_module("tonalytica_client")
+
+
+def _install_tonalytica_client() -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(CLIENT_DIR),
+            TONALYTICA_CLIENT,
+        ],
+        check=True,
+    )
 
 
 def script(name: str) -> str:
