@@ -1,6 +1,8 @@
 """Visualizations and dashboards as Vega-Lite specs, and those specs as PNG, SVG and PDF.
 
-A leaf package: it knows only the plain views in `model`, never the server's objects.
+A leaf package: it knows only the plain views in `model`, never the server's objects — except
+`service.py`, which builds those views from the core's services and runs a render here or as a
+background task on a worker (it is not imported here, so the drawing code stays server-free).
 """
 
 from openlytics.render.dashboard import dashboard_spec
