@@ -88,3 +88,15 @@ def test_numbers_past_the_stores_integers_are_refused_not_crashed(admin: httpx.C
         assert page.status_code == 200 and page.json()["items"] == [], (path, page.text)
     assert admin.get("/api/v1/tasks/³").status_code in (404, 422)
     assert admin.get("/tonalytica/api/queries/³").status_code in (400, 404)  # the dialect's statuses
+
+
+def test_text_with_nul_characters_is_refused_not_crashed(admin: httpx.Client) -> None:
+    # Found by the fuzzing on PostgreSQL metadata, whose text cannot hold NUL (SQLite's can).
+    for path, body in (
+        ("/api/v1/teams", {"name": "nul\u0000team"}),
+        ("/api/v1/queries", {"name": "q\u0000", "sql": "SELECT 1"}),
+    ):
+        answer = admin.post(path, json=body)
+        assert answer.status_code in (201, 422), (path, answer.text)
+    searched = admin.get("/api/v1/queries", params={"q": "a\u0000b"})
+    assert searched.status_code in (200, 422), searched.text

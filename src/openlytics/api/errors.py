@@ -121,9 +121,14 @@ def install_error_handlers(app: FastAPI, respond_at: PathResponder) -> None:
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Response:
-        # PostgreSQL: a number past its column's type (ids are 32-bit); anything else is a bug.
+        # PostgreSQL: a number past its column's type (ids are 32-bit), or text with a NUL character
+        # (which PostgreSQL's text cannot hold, refused by the driver); anything else is a bug.
         if getattr(exc.orig, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE:
             return out_of_range(request, exc)
+        if "NUL (0x00)" in str(exc.orig):
+            log.info("NUL character in %s", request.url.path)
+            message = "text in the request contains a NUL character, which cannot be stored"
+            return respond(request, "invalid_input", message, {"field": "request"})
         log.exception("unhandled error", exc_info=exc)
         return respond(request, "internal_error", "internal server error")
 
