@@ -291,6 +291,24 @@ class WorkerProcess(ChildProcess):
         return f"openlytics-{self.process.pid}@{socket.gethostname()}"
 
 
+def cluster_settings(data_dir: Path, broker_url: str, database_url: str, **overrides: Any) -> Settings:
+    """The settings of a test cluster's API server: the celery executor on `broker_url`, PostgreSQL
+    metadata, the cluster's secret key and liveness timings, no scheduler; `overrides` on top."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_key": SecretStr(SECRET_KEY),
+        "admin_api_key": SecretStr("olk_test_" + uuid.uuid4().hex),
+        "admin_password": SecretStr(ADMIN_PASSWORD),
+        "executor": "celery",
+        "broker_url": broker_url,
+        "worker_heartbeat_seconds": HEARTBEAT_SECONDS,
+        "worker_lost_seconds": LOST_SECONDS,
+        "scheduler_enabled": False,
+    }
+    return Settings(**{**values, **overrides})
+
+
 @dataclass
 class Cluster:
     """An API server, its metadata database, a broker and workers on one queue."""
@@ -311,18 +329,7 @@ class Cluster:
     def start(cls, root: Path, broker_url: str, *, workers: int) -> Cluster:
         """Start the API server and `workers` workers, and add the PostgreSQL data source."""
         pg = FreshPostgresDatabase.create("ol_celery")
-        settings = Settings(
-            data_dir=root / "data",
-            database_url=pg.url,
-            secret_key=SecretStr(SECRET_KEY),
-            admin_api_key=SecretStr("olk_test_" + uuid.uuid4().hex),
-            admin_password=SecretStr(ADMIN_PASSWORD),
-            executor="celery",
-            broker_url=broker_url,
-            worker_heartbeat_seconds=HEARTBEAT_SECONDS,
-            worker_lost_seconds=LOST_SECONDS,
-            scheduler_enabled=False,
-        )
+        settings = cluster_settings(root / "data", broker_url, pg.url)
         server = LiveServer(settings)
         cluster = cls(root=root, broker_url=broker_url, pg=pg, settings=server.settings, server=server)
         try:

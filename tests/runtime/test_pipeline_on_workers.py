@@ -23,25 +23,21 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from pydantic import SecretStr
 
 from openlytics.core.pipeline.spool import IncomingSpool, SpooledBatch
 from openlytics.engines.postgres_warehouse import warehouse_name
 from openlytics.runtime.pipeline_leases import PostgresLeases, claimers_gone_by_heartbeat
 from openlytics.runtime.pipeline_worker import PipelineWorker
 from openlytics.runtime.worker_liveness import Heartbeat
-from openlytics.settings import Settings
 from openlytics.store.db import Database
 from openlytics.store.models import Dataset, Organization, WorkerHeartbeat
 from openlytics.store.types import utcnow
 from openlytics.testing import LiveServer
 from tests.conftest import FreshPostgresDatabase, FreshPostgresWarehouse
 from tests.runtime.celery_cluster import (
-    ADMIN_PASSWORD,
-    HEARTBEAT_SECONDS,
     LOST_SECONDS,
-    SECRET_KEY,
     WorkerProcess,
+    cluster_settings,
     process_env,
     redis_database,
     start_worker,
@@ -191,19 +187,7 @@ def cluster(tmp_path: Path) -> Iterator[PipelineCluster]:
     with redis_database() as broker_url:
         metadata = FreshPostgresDatabase.create("ol_pipe")
         warehouse = FreshPostgresWarehouse.create()
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=metadata.url,
-            warehouse_url=warehouse.url,
-            secret_key=SecretStr(SECRET_KEY),
-            admin_api_key=SecretStr("olk_test_" + uuid.uuid4().hex),
-            admin_password=SecretStr(ADMIN_PASSWORD),
-            executor="celery",
-            broker_url=broker_url,
-            worker_heartbeat_seconds=HEARTBEAT_SECONDS,
-            worker_lost_seconds=LOST_SECONDS,
-            scheduler_enabled=False,
-        )
+        settings = cluster_settings(tmp_path / "data", broker_url, metadata.url, warehouse_url=warehouse.url)
         server = LiveServer(settings)
         cluster = PipelineCluster(tmp_path, broker_url, metadata, warehouse, server)
         try:

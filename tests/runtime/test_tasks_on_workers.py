@@ -21,18 +21,14 @@ import kombu
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from pydantic import SecretStr
 
-from openlytics.settings import Settings, SmtpSettings
+from openlytics.settings import SmtpSettings
 from openlytics.testing import LiveServer
 from tests.conftest import FreshPostgresDatabase, FreshPostgresWarehouse
 from tests.runtime.celery_cluster import (
-    ADMIN_PASSWORD,
-    HEARTBEAT_SECONDS,
-    LOST_SECONDS,
-    SECRET_KEY,
     Cluster,
     WorkerProcess,
+    cluster_settings,
     process_env,
     redis_database,
     start_worker,
@@ -157,18 +153,11 @@ def tasks_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskClus
     try:
         with redis_database() as broker_url:
             pg = FreshPostgresDatabase.create("ol_tasks")
-            settings = Settings(
-                data_dir=root / "data",
-                database_url=pg.url,
+            settings = cluster_settings(
+                root / "data",
+                broker_url,
+                pg.url,
                 warehouse_url=warehouse.url,
-                secret_key=SecretStr(SECRET_KEY),
-                admin_api_key=SecretStr("olk_test_" + uuid.uuid4().hex),
-                admin_password=SecretStr(ADMIN_PASSWORD),
-                executor="celery",
-                broker_url=broker_url,
-                worker_heartbeat_seconds=HEARTBEAT_SECONDS,
-                worker_lost_seconds=LOST_SECONDS,
-                scheduler_enabled=False,
                 smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender=SENDER),
             )
             server = LiveServer(settings)
