@@ -28,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from openlytics.settings import Settings
+from openlytics.store.models import ActivityEvent
 from openlytics.testing import LiveServer
 
 POSTGRES_URL = os.environ.get(
@@ -324,3 +325,30 @@ def new_org(server: LiveServer, admin: httpx.Client) -> Iterator[Org]:
     )
     yield org
     org.close()
+
+
+def stored_events(server: LiveServer, org_id: int | None, kind: str | None = None) -> int:
+    """Activity events written to the store: of one organization (None: all), of one kind (None: all)."""
+    server.core.activity.flush()
+    query = sa.select(sa.func.count()).select_from(ActivityEvent)
+    if org_id is not None:
+        query = query.where(ActivityEvent.org_id == org_id)
+    if kind is not None:
+        query = query.where(ActivityEvent.kind == kind)
+    with server.core.db.session() as s:
+        return int(s.scalar(query) or 0)
+
+
+def settle_stored(server: LiveServer, org_id: int | None) -> None:
+    """Wait until the activity noted so far is all stored, so the next report counts each event: the
+    embedded server flushes; in the distributed mode, until the stored count of the organization
+    (None: of all) holds for longer than the processes' write interval (one second)."""
+    if not DISTRIBUTED:
+        server.core.activity.flush()
+        return
+    count = stored_events(server, org_id)
+    while True:
+        time.sleep(2.0)
+        if (now := stored_events(server, org_id)) == count:
+            return
+        count = now

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from openlytics.store.models import ActivityEvent
 from openlytics.store.types import utcnow
 from openlytics.testing import LiveServer
-from tests.conftest import DISTRIBUTED, Org, make_settings
+from tests.conftest import Org, make_settings, settle_stored, stored_events
 
 
 def usage(client: httpx.Client) -> dict[str, Any]:
@@ -42,18 +42,6 @@ def stored_api_calls(server: LiveServer, org_id: int) -> int:
     return stored_events(server, org_id, kind="api_call")
 
 
-def stored_events(server: LiveServer, org_id: int | None, kind: str | None = None) -> int:
-    """Activity events written to the store: of one organization (None: all), of one kind (None: all)."""
-    server.core.activity.flush()
-    query = sa.select(sa.func.count()).select_from(ActivityEvent)
-    if org_id is not None:
-        query = query.where(ActivityEvent.org_id == org_id)
-    if kind is not None:
-        query = query.where(ActivityEvent.kind == kind)
-    with server.core.db.session() as s:
-        return int(s.scalar(query) or 0)
-
-
 def wait_until_stored(server: LiveServer, org_id: int, calls: int) -> None:
     """Every API process writes the calls it noted within a second (the distributed mode has two):
     wait until the store holds `calls` of the organization's, so a report counts them all."""
@@ -61,21 +49,6 @@ def wait_until_stored(server: LiveServer, org_id: int, calls: int) -> None:
     while (stored := stored_api_calls(server, org_id)) < calls:
         assert time.monotonic() < deadline, f"{stored} of {calls} API calls stored"
         time.sleep(0.1)
-
-
-def settle_stored(server: LiveServer, org_id: int | None) -> None:
-    """Wait until the activity noted so far is all stored, so the next report counts each event: the
-    embedded server flushes; in the distributed mode, until the stored count of the organization
-    (None: of all) holds for longer than the processes' write interval (one second)."""
-    if not DISTRIBUTED:
-        server.core.activity.flush()
-        return
-    count = stored_events(server, org_id)
-    while True:
-        time.sleep(2.0)
-        if (now := stored_events(server, org_id)) == count:
-            return
-        count = now
 
 
 def channels(server: LiveServer, org_id: int, user_id: int) -> set[str | None]:

@@ -10,7 +10,9 @@ from rich.console import Console
 
 from openlytics.cli.account import parse_since, usage_table
 from openlytics.client.models import AccountUsage
+from openlytics.testing import LiveServer
 from tests.cli.conftest import Invoke
+from tests.conftest import settle_stored
 
 
 def test_usage_prints_a_table_and_json(cli: Invoke) -> None:
@@ -40,9 +42,10 @@ def test_usage_draws_a_bar_per_limited_item() -> None:
     assert "━" in text and "unlimited" in text and "1,000" in text and "1.50" in text
 
 
-def test_activity_reports(cli: Invoke, new_org: Any) -> None:
+def test_activity_reports(cli: Invoke, new_org: Any, server: LiveServer) -> None:
     dashboard = new_org.editor.post("/api/v1/dashboards", json={"name": "Watched"}).json()
     new_org.viewer.get(f"/api/v1/dashboards/{dashboard['id']}")
+    settle_stored(server, new_org.id)  # each API process writes its activity every second
     users = cli("activity", "users", "--json", role="admin")
     assert users.exit_code == 0, users.output
     viewer = next(u for u in json.loads(users.output) if u["user_id"] == new_org.viewer_user_id)

@@ -14,12 +14,15 @@ from openlytics.client import (
     PermissionDeniedError,
     UserActivity,
 )
+from openlytics.testing import LiveServer
 from tests.client.conftest import SdkOrg
+from tests.conftest import settle_stored
 
 
-def test_usage_and_activity_reports(org: SdkOrg) -> None:
+def test_usage_and_activity_reports(org: SdkOrg, server: LiveServer) -> None:
     dashboard = org.editor.dashboards.create("Seen")
     org.viewer.dashboards.get(dashboard.id)
+    settle_stored(server, None)  # each API process writes its activity every second
     report = org.viewer.account.usage()
     assert isinstance(report, AccountUsage)
     assert report.usage["dashboards"] == 1 and report.usage["dashboard_views"] == 1

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from openlytics.testing import LiveServer
+from tests.conftest import settle_stored
 from tests.dialects.clicdata import wrapper_client as wc
 from tests.dialects.clicdata.conftest import ClicData, png_size
 
@@ -48,12 +50,13 @@ def test_account_usage_moves_with_activity(cd: ClicData) -> None:
     assert after["api_calls"] > before["usage"]["api_calls"]
 
 
-def test_activity_of_users_and_dashboards(cd: ClicData) -> None:
+def test_activity_of_users_and_dashboards(cd: ClicData, server: LiveServer) -> None:
     dashboard = make_dashboard(cd, "Watched")
     for _ in range(2):
         assert cd.org.viewer.get(f"/api/v1/dashboards/{dashboard['id']}").status_code == 200
     cd.session("editor").api_call("data", "get")
     cd.manager()
+    settle_stored(server, cd.org.id)  # each API process writes its activity every second
     account = wc.Account()
     users = account.get_account_activity("users", output="dict")
     by_user = {u["user_id"]: u for u in users}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from openlytics.engines.sql.engine import SQLAlchemySourceEngine
 
 logger = logging.getLogger(__name__)
+
+# A cancel is sent again this often, this many times, while its statement still runs.
+RESEND_CANCEL_EVERY, RESEND_CANCEL_TIMES = 0.5, 20
 
 
 class SQLExecution(Execution):
@@ -69,15 +73,31 @@ class SQLExecution(Execution):
         self._finish()
 
     def cancel(self) -> None:
-        """Interrupt the statement with the driver's cancel; it then raises QueryCancelledError."""
+        """Interrupt the statement with the driver's cancel; it then raises QueryCancelledError.
+
+        A cancel that reaches the database just before the statement does (it is being sent) is
+        ignored there, so while the execution still runs the cancel is sent again a few times."""
         self._cancel_requested.set()
+        if self._send_cancel():
+            threading.Thread(target=self._cancel_until_stopped, name="openlytics-cancel", daemon=True).start()
+
+    def _send_cancel(self) -> bool:
+        """The driver's cancel, under the lock (so the connection is still this statement's);
+        False when the execution no longer runs."""
         with self._lock:
-            running = self._state == "running"
-        if running:
+            if self._state != "running":
+                return False
             try:
                 self._driver.cancel(self._connection.dbapi_connection, self._engine)
             except Exception as exc:  # noqa: BLE001 - cancel is best effort; the flag still stops the stream
                 self._driver.log_cancel_failure(exc)
+        return True
+
+    def _cancel_until_stopped(self) -> None:
+        for _ in range(RESEND_CANCEL_TIMES):
+            time.sleep(RESEND_CANCEL_EVERY)
+            if not self._send_cancel():
+                return
 
     def close(self) -> None:
         """Return the connection to the pool clean, or discard it when its state is unknown."""
