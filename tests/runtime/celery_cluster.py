@@ -467,3 +467,13 @@ def _postgres() -> Iterator[sa.Connection]:
             yield conn
     finally:
         engine.dispose()
+
+
+def module_cluster(root: Path, *, workers: int) -> Iterator[Cluster]:
+    """A `Cluster` on a Redis database of its own, closed afterwards (a module fixture's body)."""
+    with redis_database() as broker_url:
+        cluster = Cluster.start(root, broker_url, workers=workers)
+        try:
+            yield cluster
+        finally:
+            cluster.close()

@@ -21,7 +21,7 @@ from openlytics.runtime.celery_executor import CeleryExecutor
 from openlytics.runtime.worker_liveness import Heartbeat, fail_lost_jobs
 from openlytics.store.models import DataSource, Job
 from openlytics.store.types import utcnow
-from tests.runtime.celery_cluster import RABBITMQ_URL, Cluster, redis_database, wait_for
+from tests.runtime.celery_cluster import RABBITMQ_URL, Cluster, module_cluster, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,12 +29,7 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """An API server and two single-threaded workers on a Redis database of their own."""
-    with redis_database() as broker_url:
-        cluster = Cluster.start(tmp_path_factory.mktemp("celery"), broker_url, workers=2)
-        try:
-            yield cluster
-        finally:
-            cluster.close()
+    yield from module_cluster(tmp_path_factory.mktemp("celery"), workers=2)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from openlytics.render.document import DocumentOptions
 from openlytics.render.service import RENDERS_DIR, RENDERS_QUEUE, RenderTimeoutError
-from tests.runtime.celery_cluster import Cluster, WorkerProcess, redis_database, wait_for
+from tests.runtime.celery_cluster import Cluster, WorkerProcess, module_cluster, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -30,12 +30,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """An API server and one worker on the query queue; renders workers are started by the tests."""
-    with redis_database() as broker_url:
-        cluster = Cluster.start(tmp_path_factory.mktemp("renders"), broker_url, workers=1)
-        try:
-            yield cluster
-        finally:
-            cluster.close()
+    yield from module_cluster(tmp_path_factory.mktemp("renders"), workers=1)
 
 
 @pytest.fixture

@@ -258,19 +258,27 @@ def test_email_is_sent_by_a_worker_with_an_uploaded_attachment(
     assert task is not None and (task.status, task.worker, task.queue) == ("success", worker.name, "emails")
 
 
+def _queue_load(
+    api: httpx.Client, tmp_path: Path, name: str, rows: int
+) -> tuple[dict[str, Any], httpx.Response]:
+    """A new dataset and the answer to an asynchronous load of a `rows`-row CSV into it."""
+    dataset = api.post("/api/v1/datasets", json={"name": f"{name}-{uuid.uuid4().hex[:8]}"}).json()
+    queued = api.put(
+        f"/api/v1/datasets/{dataset['id']}/data",
+        params={"run_async": "true"},
+        content=_csv(tmp_path / f"{name}.csv", rows).read_bytes(),
+        headers={"Content-Type": "text/csv"},
+    )
+    return dataset, queued
+
+
 def test_a_load_waits_pending_without_a_loads_worker_and_a_later_worker_runs_it(
     tasks_cluster: TaskCluster, tmp_path: Path
 ) -> None:
     tc = tasks_cluster
     tc.stop_workers()
     with tc.native() as api:
-        dataset = api.post("/api/v1/datasets", json={"name": f"later-{uuid.uuid4().hex[:8]}"}).json()
-        queued = api.put(
-            f"/api/v1/datasets/{dataset['id']}/data",
-            params={"run_async": "true"},
-            content=_csv(tmp_path / "later.csv", 6).read_bytes(),
-            headers={"Content-Type": "text/csv"},
-        )
+        dataset, queued = _queue_load(api, tmp_path, "later", 6)
         assert queued.status_code == 202 and queued.json()["task"]["status"] == "pending"
         task_id = queued.json()["task"]["uuid"]
         # Waiting in the queue is not being lost: a reaper pass later it is still pending, unclaimed.
@@ -344,13 +352,7 @@ def test_a_restarting_api_sends_again_a_task_whose_message_was_lost(
     tc = tasks_cluster
     tc.stop_workers()
     with tc.native() as api:
-        dataset = api.post("/api/v1/datasets", json={"name": f"lost-{uuid.uuid4().hex[:8]}"}).json()
-        queued = api.put(
-            f"/api/v1/datasets/{dataset['id']}/data",
-            params={"run_async": "true"},
-            content=_csv(tmp_path / "lost.csv", 2).read_bytes(),
-            headers={"Content-Type": "text/csv"},
-        )
+        _, queued = _queue_load(api, tmp_path, "lost", 2)
         task_id = queued.json()["task"]["uuid"]
     # The broker loses the message (a Redis without persistence restarted, say), and time passes.
     with kombu.Connection(tc.cluster.broker_url) as broker:
